@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+import { createInterface } from 'node:readline/promises';
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import type { CliCommand, CliContext } from './cli-command.ts';
+import { UsageError } from './cli-command.ts';
+import { Output } from './output.ts';
+import { COMMANDS } from './commands/index.ts';
+
+/** Builds the context a command runs in. */
+function contextFor(out: Output): CliContext {
+  let config: Config | null = null;
+  const getConfig = () => (config ??= loadConfig());
+  return {
+    out,
+    config: getConfig,
+    interactive: Boolean(process.stdin.isTTY),
+    async withDatabase(fn) {
+      const cfg = getConfig();
+      const { openDatabase } = await import('../db/open-database.ts');
+      const open = await openDatabase(cfg.database, { poolSize: 2 });
+      try {
+        return await fn(open, cfg);
+      } finally {
+        await open.close();
+      }
+    },
+    async confirm(question) {
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      try {
+        return /^y(es)?$/i.test((await rl.question(question)).trim());
+      } finally {
+        rl.close();
+      }
+    },
+  };
+}
+
+/** Maps a failure to its exit code: 2 for bad usage, 1 for a failed operation. */
+function exitCodeFor(error: unknown, out: Output): number {
+  const e = error as { name?: string; exitCode?: number; code?: string; message?: string };
+  if (error instanceof UsageError) {
+    out.error(error.message, 'bad_usage');
+    return 2;
+  }
+  if (error instanceof ConfigError) {
+    out.error(`configuration: ${error.message}`, 'invalid_config');
+    return 1;
+  }
+  if (e.name === 'MigrationError') {
+    out.error(e.message ?? String(error), e.code);
+    return e.exitCode ?? 1;
+  }
+  out.error(e.message ?? String(error), e.code && /^[a-z_]+$/.test(e.code) ? e.code : 'failed');
+  return 1;
+}
+
+function register(program: Command, spec: CliCommand, run: (spec: CliCommand, args: string[], opts: Record<string, unknown>) => Promise<void>): void {
+  const words = spec.name.split(' ');
+  let parent = program;
+  for (const word of words.slice(0, -1)) {
+    parent = parent.commands.find((c) => c.name() === word) ?? parent.command(word).description(`${word} commands`);
+    parent.exitOverride();
+  }
+  const cmd = parent.command([words.at(-1), ...(spec.args ?? [])].join(' ')).description(spec.description);
+  for (const [flags, description] of spec.options ?? []) cmd.option(flags, description);
+  cmd.exitOverride();
+  cmd.action(async (...params: unknown[]) => {
+    const command = params.at(-1) as Command;
+    const args = params.slice(0, (spec.args ?? []).length) as string[];
+    await run(spec, args, command.opts());
+  });
+}
+
+/** Runs the CLI and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const out = new Output({ json });
+  const program = new Command('crew').description('Production Crew: migrations and two-factor authentication').exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.showHelpAfterError('(run `crew --help` for the commands)');
+  let exitCode = 0;
+  for (const spec of COMMANDS) {
+    register(program, spec, async (s, args, opts) => {
+      try {
+        exitCode = await s.run(contextFor(out), args, opts);
+      } catch (error) {
+        exitCode = exitCodeFor(error, out);
+      }
+    });
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      return 2;
+    }
+    return exitCodeFor(error, out);
+  }
+  return exitCode;
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;

@@ -1,0 +1,14 @@
+import type { Config } from '../../config.ts';
+import type { OpenDatabase } from '../../db/open-database.ts';
+import { MigrationRunner } from '../../migrate/migration-runner.ts';
+import type { CliContext } from '../cli-command.ts';
+
+/** A MigrationRunner wired to the configuration, the command's flags and the command's output. */
+export function runnerFor(ctx: CliContext, open: OpenDatabase, config: Config, opts: Record<string, unknown>): MigrationRunner {
+  return new MigrationRunner(open, {
+    migrationsDir: config.migrationsDir ?? undefined,
+    backup: opts.backup === false ? false : { keep: config.backupsToKeep },
+    allowChanged: Boolean(opts.allowChanged),
+    onLine: (line) => ctx.out.line(line),
+  });
+}

@@ -1,0 +1,157 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** Which database engine a DATABASE_URL selects. */
+export type DatabaseConfig =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; url: string };
+
+/** Who must enrol in two-factor authentication before using the app. */
+export type Require2fa = 'off' | 'admins' | 'all';
+
+/** A per-IP rate limit such as 30 requests per 60 000 ms. */
+export interface RateLimit {
+  max: number;
+  timeWindowMs: number;
+}
+
+/** The application's configuration, read once from the environment and frozen. */
+export interface Config {
+  database: DatabaseConfig;
+  port: number;
+  host: string;
+  /** base64 keys from CREW_ENCRYPTION_KEY, first encrypts; null means "use the key file beside the SQLite database". */
+  encryptionKeys: string | null;
+  issuer: string;
+  require2fa: Require2fa;
+  authRateLimit: RateLimit;
+  registration: 'open' | 'closed';
+  cookieSecure: 'auto' | boolean;
+  trustProxy: boolean;
+  backupsToKeep: number;
+  /** Folder of migration files; null means the project's src/migrations. */
+  migrationsDir: string | null;
+  logLevel: string;
+}
+
+/** A configuration value that cannot be used; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses DATABASE_URL: a SQLite file path (or `sqlite:PATH`), or `postgres://…`.
+ * @example parseDatabaseUrl('sqlite:data/app.db') // { kind: 'sqlite', path: '/abs/data/app.db' }
+ */
+export function parseDatabaseUrl(value: string, cwd = process.cwd()): DatabaseConfig {
+  const raw = value.trim();
+  if (raw === '') throw new ConfigError('DATABASE_URL', 'is empty; use a SQLite file path or postgres://user@host:5432/db');
+  if (/^postgres(ql)?:\/\//i.test(raw)) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError('DATABASE_URL', `is not a valid PostgreSQL URL (expected postgres://user:password@host:5432/database)`);
+    }
+    if (!url.hostname && !url.searchParams.get('host')) {
+      throw new ConfigError('DATABASE_URL', 'names no host (expected postgres://user:password@host:5432/database)');
+    }
+    if (url.pathname.length <= 1) {
+      throw new ConfigError('DATABASE_URL', 'names no database (expected postgres://user:password@host:5432/database)');
+    }
+    return { kind: 'postgres', url: raw };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !/^sqlite:/i.test(raw) && !/^file:/i.test(raw)) {
+    throw new ConfigError('DATABASE_URL', `uses an unsupported scheme "${raw.split(':')[0]}"; use a SQLite file path, sqlite:PATH or postgres://…`);
+  }
+  const path = raw.replace(/^sqlite:(\/\/)?/i, '').replace(/^file:(\/\/)?/i, '');
+  if (path === '' || path === ':memory:') {
+    throw new ConfigError('DATABASE_URL', 'needs a SQLite file path (an in-memory database would lose every account)');
+  }
+  return { kind: 'sqlite', path: resolve(cwd, path) };
+}
+
+/** Parses `N/second`, `N/minute` or `N/hour`. */
+export function parseRateLimit(value: string): RateLimit {
+  const match = /^\s*(\d+)\s*\/\s*(second|minute|hour)\s*$/i.exec(value);
+  const n = match ? Number(match[1]) : NaN;
+  if (!match || !Number.isSafeInteger(n) || n < 1) {
+    throw new ConfigError('CREW_AUTH_RATE_LIMIT', `"${value}" is not N/second, N/minute or N/hour with N ≥ 1`);
+  }
+  const unit = match[2]!.toLowerCase();
+  const timeWindowMs = unit === 'second' ? 1000 : unit === 'minute' ? 60_000 : 3_600_000;
+  return { max: n, timeWindowMs };
+}
+
+function oneOf<T extends string>(variable: string, value: string, allowed: readonly T[]): T {
+  const v = value.trim().toLowerCase();
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new ConfigError(variable, `"${value}" is not one of: ${allowed.join(', ')}`);
+  }
+  return v as T;
+}
+
+function integer(variable: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || n < min || n > max) {
+    throw new ConfigError(variable, `"${value}" is not a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** Reads KEY=VALUE lines of a .env file; existing environment variables win. */
+export function readDotEnv(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m || line.trim().startsWith('#')) continue;
+    let v = m[2]!;
+    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
+    out[m[1]!] = v;
+  }
+  return out;
+}
+
+/**
+ * Builds the frozen Config from environment variables (and `.env` in cwd when present).
+ * This is the only module that reads process.env.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Config {
+  const merged = { ...readDotEnv(resolve(cwd, '.env')), ...env };
+  const get = (name: string, fallback: string) => {
+    const v = merged[name];
+    return v === undefined || v === '' ? fallback : v;
+  };
+  const database = parseDatabaseUrl(get('DATABASE_URL', 'production_crew.db'), cwd);
+  const keys = merged.CREW_ENCRYPTION_KEY?.trim() || null;
+  if (database.kind === 'postgres' && !keys) {
+    throw new ConfigError('CREW_ENCRYPTION_KEY', 'is required with PostgreSQL (every instance must share it): set it to 32 random bytes in base64, e.g. `openssl rand -base64 32`');
+  }
+  const cookie = oneOf('CREW_COOKIE_SECURE', get('CREW_COOKIE_SECURE', 'auto'), ['auto', 'true', 'false'] as const);
+  const issuer = get('CREW_ISSUER', 'Production Crew');
+  if (issuer.includes(':')) throw new ConfigError('CREW_ISSUER', 'must not contain ":" (authenticator apps use it to separate issuer and account)');
+  if (issuer.length > 64) throw new ConfigError('CREW_ISSUER', 'is longer than 64 characters');
+  const config: Config = {
+    database,
+    port: integer('PORT', get('PORT', '3000'), 0, 65535),
+    host: get('HOST', '127.0.0.1'),
+    encryptionKeys: keys,
+    issuer,
+    require2fa: oneOf('CREW_REQUIRE_2FA', get('CREW_REQUIRE_2FA', 'off'), ['off', 'admins', 'all'] as const),
+    authRateLimit: parseRateLimit(get('CREW_AUTH_RATE_LIMIT', '30/minute')),
+    registration: oneOf('CREW_REGISTRATION', get('CREW_REGISTRATION', 'open'), ['open', 'closed'] as const),
+    cookieSecure: cookie === 'auto' ? 'auto' : cookie === 'true',
+    trustProxy: oneOf('TRUST_PROXY', get('TRUST_PROXY', 'false'), ['true', 'false'] as const) === 'true',
+    backupsToKeep: integer('CREW_BACKUPS_KEEP', get('CREW_BACKUPS_KEEP', '10'), 1, 1000),
+    migrationsDir: merged.CREW_MIGRATIONS_DIR ? resolve(cwd, merged.CREW_MIGRATIONS_DIR) : null,
+    logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL', 'info'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  };
+  return Object.freeze(config);
+}

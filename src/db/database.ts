@@ -1,0 +1,84 @@
+import type { ColumnType, Generated, Kysely } from 'kysely';
+
+/**
+ * Table types of the live schema (after every migration in src/migrations).
+ * Times that the app compares in SQL are epoch milliseconds (`*_ms`); the guide's
+ * `created_at` columns keep SQL timestamps (SQLite text, PostgreSQL timestamptz).
+ */
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  email: string | null;
+  password_hash: string;
+  role: ColumnType<string, string | undefined, string>;
+  created_at: ColumnType<Date | string, string | undefined, never>;
+  updated_at: ColumnType<Date | string, string | undefined, string>;
+}
+
+/** The seed guide's `two_factor_auth` table plus the columns later migrations add. */
+export interface TwoFactorAuthTable {
+  id: Generated<number>;
+  user_id: number;
+  /** The AES-256-GCM envelope of the base32 secret (a plain base32 secret in a legacy Flask database). */
+  secret: string;
+  /** Boolean; SQLite stores 0/1. */
+  enabled: ColumnType<boolean | number, boolean | number | undefined, boolean | number>;
+  /** JSON array of argon2id hashes of the unused backup codes. */
+  backup_codes: string | null;
+  created_at: ColumnType<Date | string, string | undefined, never>;
+  /** RFC 6238 §5.2: the last accepted time step; a step ≤ this is refused. */
+  last_used_totp_step: ColumnType<number | null, number | null | undefined, number | null>;
+  failed_attempts: ColumnType<number, number | undefined, number>;
+  locked_until_ms: ColumnType<number | null, number | null | undefined, number | null>;
+  lockout_count: ColumnType<number, number | undefined, number>;
+  updated_at_ms: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** Server-side sessions; `id` is the SHA-256 (hex) of the cookie token, never the token. */
+export interface SessionsTable {
+  id: string;
+  user_id: number;
+  /** `pending_two_factor` grants only the two-factor step; `authenticated` is a full session. */
+  state: string;
+  csrf_token: string;
+  created_at_ms: number;
+  last_seen_at_ms: number;
+  expires_at_ms: number;
+  two_factor_failures: ColumnType<number, number | undefined, number>;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+/** Audit trail of security events shown on /settings/security. */
+export interface SecurityEventsTable {
+  id: Generated<number>;
+  user_id: number | null;
+  type: string;
+  ip: string | null;
+  user_agent: string | null;
+  /** JSON object with non-secret details. */
+  detail: string | null;
+  created_at_ms: number;
+}
+
+/** The runner's bookkeeping of applied migrations. */
+export interface CrewMigrationsTable {
+  id: string;
+  name: string;
+  checksum: string;
+  applied_at: string;
+  adopted: ColumnType<boolean | number, boolean | number, boolean | number>;
+  execution_ms: number;
+}
+
+/** Every table of the application schema. */
+export interface Database {
+  users: UsersTable;
+  two_factor_auth: TwoFactorAuthTable;
+  sessions: SessionsTable;
+  security_events: SecurityEventsTable;
+  crew_migrations: CrewMigrationsTable;
+}
+
+/** The application's typed Kysely instance. */
+export type AppDb = Kysely<Database>;

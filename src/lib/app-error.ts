@@ -1,0 +1,43 @@
+/**
+ * The one catalogue of refusals the app answers with (Fastify's createError('FST_ERR_…') in spirit):
+ * code → HTTP status. Routes throw `new AppError('invalid_code')`; the error plugin renders
+ * `{ error: { code, message } }`.
+ */
+export const APP_ERRORS = {
+  invalid_input: [400, 'The request is not valid.'],
+  invalid_credentials: [401, 'Wrong username or password.'],
+  not_authenticated: [401, 'Sign in first.'],
+  invalid_code: [401, 'That code is not valid.'],
+  two_factor_pending_expired: [401, 'The sign-in took too long or had too many wrong codes; sign in with your password again.'],
+  forbidden: [403, 'You are not allowed to do that.'],
+  csrf_invalid: [403, 'The form expired; reload the page and try again.'],
+  registration_closed: [403, 'Registration is closed; ask an operator for an account.'],
+  two_factor_required: [403, 'Enable two-factor authentication first.'],
+  not_found: [404, 'Not found.'],
+  username_taken: [409, 'That username is taken.'],
+  two_factor_already_enabled: [409, 'Two-factor authentication is already enabled.'],
+  two_factor_not_set_up: [409, 'Start two-factor set-up first.'],
+  two_factor_not_enabled: [409, 'Two-factor authentication is not enabled.'],
+  payload_too_large: [413, 'The request body is too large.'],
+  unsupported_media_type: [415, 'Send the body as application/json.'],
+  too_many_attempts: [429, 'Too many attempts; wait and try again.'],
+  internal: [500, 'Something went wrong on our side.'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+/** A code of the catalogue. */
+export type AppErrorCode = keyof typeof APP_ERRORS;
+
+/** A refused request: a code from APP_ERRORS, its HTTP status, and a message safe to show. */
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly statusCode: number;
+  constructor(
+    readonly code: AppErrorCode,
+    message?: string,
+    readonly extra: { retryAfterSeconds?: number; details?: unknown } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message ?? APP_ERRORS[code][1], options);
+    this.statusCode = APP_ERRORS[code][0];
+  }
+}

@@ -1,0 +1,94 @@
+/** A refused migration operation; `exitCode` is 2 for bad usage (unknown name), 1 otherwise. */
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exitCode: 1 | 2,
+  ) {
+    super(message);
+  }
+}
+
+/** The outcome of one migration in a run. */
+export interface MigrationResult {
+  id: string;
+  name: string;
+  status: 'applied' | 'adopted' | 'failed' | 'not-run';
+  lines: string[];
+  /** Dry run only: the statements that would run. */
+  sql?: string[];
+  error?: string;
+  executionMs: number;
+}
+
+/** The outcome of `crew migrate`. */
+export interface MigrationReport {
+  ok: boolean;
+  dryRun: boolean;
+  found: number;
+  backupPath: string | null;
+  results: MigrationResult[];
+  lines: string[];
+}
+
+/** One row of `crew migrate --list`. */
+export interface MigrationStatus {
+  id: string;
+  name: string;
+  state: 'applied' | 'pending' | 'changed' | 'missing-file';
+  appliedAt: string | null;
+  adopted: boolean;
+}
+
+/** The outcome of `crew migrate NAME --rollback`. */
+export interface RollbackReport {
+  ok: boolean;
+  id: string;
+  name: string;
+  backupPath: string | null;
+  lines: string[];
+}
+
+/** The outcome of `crew db verify`. */
+export interface VerifyReport {
+  ok: boolean;
+  applied: number;
+  pending: string[];
+  problems: Array<{ migration: string; problem: string }>;
+}
+
+/** The guide's "Migration Summary" block. */
+export function formatSummary(report: MigrationReport): string[] {
+  if (report.results.length === 0) return [];
+  const mark = { applied: '✓', adopted: '✓', failed: '✗', 'not-run': '-' } as const;
+  const out = ['', report.dryRun ? 'Migration Summary (dry run)' : 'Migration Summary'];
+  for (const r of report.results) {
+    const note = r.status === 'adopted' ? ' (existing table adopted)' : r.status === 'not-run' ? ' (not run)' : r.status === 'failed' ? `: ${r.error}` : '';
+    out.push(`${mark[r.status]} ${r.name}${note}`);
+  }
+  const ok = report.results.filter((r) => r.status === 'applied' || r.status === 'adopted').length;
+  const failed = report.results.filter((r) => r.status === 'failed').length;
+  const notRun = report.results.filter((r) => r.status === 'not-run').length;
+  out.push(`Total: ${ok} successful, ${failed} failed${notRun ? `, ${notRun} not run` : ''}`);
+  return out;
+}
+
+/** The guide's `--list` table. */
+export function formatStatusList(rows: MigrationStatus[]): string[] {
+  const width = Math.max(0, ...rows.map((r) => `${r.name} (${r.id})`.length));
+  const out = ['Available migrations:'];
+  for (const r of rows) {
+    const label = `${r.name} (${r.id})`.padEnd(width);
+    const when = r.appliedAt ? r.appliedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '';
+    const text = {
+      applied: `  ✓ ${label}  applied ${when}${r.adopted ? ' (adopted)' : ''}`,
+      pending: `  ○ ${label}  pending`,
+      changed: `  ! ${label}  applied ${when}, but the file has changed since`,
+      'missing-file': `  ? ${label}  applied ${when}, but its file is missing`,
+    }[r.state];
+    out.push(text);
+  }
+  if (rows.length === 0) out.push('  (no migration files found)');
+  return out;
+}

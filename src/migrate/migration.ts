@@ -1,0 +1,47 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../db/open-database.ts';
+
+/** A column a migration can add to an adopted table without risk (nullable, or NOT NULL with a constant default). */
+export interface AddableColumn {
+  type: 'text' | 'integer' | 'bigint' | 'boolean' | 'timestamp';
+  notNull?: boolean;
+  default?: string | number | boolean;
+}
+
+/**
+ * What a migration expects to exist once applied: table → column → `'required'`
+ * (must already be there when adopting) or how to add it safely.
+ */
+export type Expectations = Record<string, Record<string, 'required' | AddableColumn>>;
+
+/** What the runner hands every migration besides the transaction. */
+export interface MigrationContext {
+  dialect: Dialect;
+  /** Column names of a table in the live schema, or null if it does not exist. */
+  columnsOf(table: string): Promise<string[] | null>;
+  /** A line for the migration report (e.g. "✓ users table created"). */
+  report(line: string): void;
+}
+
+/** The exports of a migration file `NNNN_name.ts`. */
+export interface MigrationModule {
+  up(db: Kysely<any>, ctx: MigrationContext): Promise<void>;
+  down(db: Kysely<any>, ctx: MigrationContext): Promise<void>;
+  expects: Expectations;
+  /** Tables this migration creates; if they all exist already, the runner adopts them instead of running `up`. */
+  creates?: string[];
+  /** SQLite: the migration rebuilds tables (the 12-step procedure), so foreign keys are switched off around its transaction. */
+  rebuildsTables?: boolean;
+}
+
+/** A migration file found on disk. */
+export interface MigrationFile {
+  /** File name without extension, e.g. `0002_2fa`. */
+  id: string;
+  /** The name users type, e.g. `2fa`. */
+  name: string;
+  order: number;
+  path: string;
+  /** SHA-256 (hex) of the file's text with line endings normalised. */
+  checksum: string;
+}

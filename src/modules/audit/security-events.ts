@@ -1,0 +1,76 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.ts';
+
+/** The security events the app records (ASVS V7.2: log authentication decisions, never the secrets). */
+export type SecurityEventType =
+  | 'register'
+  | 'sign_in_password'
+  | 'sign_in_failed'
+  | 'sign_in_with_code'
+  | 'sign_in_with_backup_code'
+  | 'two_factor_code_failed'
+  | 'two_factor_replay_refused'
+  | 'two_factor_lockout'
+  | 'two_factor_setup'
+  | 'two_factor_enabled'
+  | 'two_factor_disabled'
+  | 'two_factor_reset_by_operator'
+  | 'backup_codes_regenerated'
+  | 'sign_out';
+
+/** Where a request came from, for the audit row. */
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** One recorded event as shown on /settings/security. */
+export interface SecurityEvent {
+  id: number;
+  type: SecurityEventType;
+  ip: string | null;
+  userAgent: string | null;
+  detail: Record<string, unknown> | null;
+  createdAt: Date;
+}
+
+/**
+ * Appends a security event. `detail` must never hold a code, secret, password or token.
+ * @example await recordSecurityEvent(db, { userId: 1, type: 'two_factor_enabled', meta, at: clock.now() })
+ */
+export async function recordSecurityEvent(
+  db: Kysely<Database>,
+  event: { userId: number | null; type: SecurityEventType; meta?: RequestMeta; detail?: Record<string, unknown>; at: Date },
+): Promise<void> {
+  await db
+    .insertInto('security_events')
+    .values({
+      user_id: event.userId,
+      type: event.type,
+      ip: event.meta?.ip ?? null,
+      user_agent: event.meta?.userAgent?.slice(0, 300) ?? null,
+      detail: event.detail ? JSON.stringify(event.detail) : null,
+      created_at_ms: event.at.getTime(),
+    })
+    .execute();
+}
+
+/** The newest events of one user, newest first. */
+export async function listSecurityEvents(db: Kysely<Database>, userId: number, limit = 20): Promise<SecurityEvent[]> {
+  const rows = await db
+    .selectFrom('security_events')
+    .select(['id', 'type', 'ip', 'user_agent', 'detail', 'created_at_ms'])
+    .where('user_id', '=', userId)
+    .orderBy('created_at_ms', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    type: r.type as SecurityEventType,
+    ip: r.ip,
+    userAgent: r.user_agent,
+    detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
+    createdAt: new Date(Number(r.created_at_ms)),
+  }));
+}

@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { DatabaseConfig } from '../../src/config.ts';
+import { openDatabase, type OpenDatabase } from '../../src/db/open-database.ts';
+import { MigrationRunner } from '../../src/migrate/migration-runner.ts';
+
+/** The engines every database test runs on: PostgreSQL unless scripts/test.mjs found it unreachable. */
+export const TEST_DIALECTS: Array<'sqlite' | 'postgres'> = process.env.CREW_TEST_PG_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+
+/** Admin URL of the PostgreSQL server used for throw-away test databases. */
+export const PG_ADMIN_URL = process.env.CREW_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A fresh, empty database (a temp SQLite file or a new PostgreSQL database) and how to remove it. */
+export interface TestDatabase {
+  kind: 'sqlite' | 'postgres';
+  config: DatabaseConfig;
+  /** SQLite: the temp folder holding the file; PostgreSQL: a temp folder for other files. */
+  dir: string;
+  /** The DATABASE_URL a child process would use. */
+  url: string;
+  cleanup(): Promise<void>;
+}
+
+/** Creates an empty database of the given kind. */
+export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<TestDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), 'crew-test-'));
+  if (kind === 'sqlite') {
+    const path = join(dir, 'production_crew.db');
+    return { kind, config: { kind, path }, dir, url: path, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `crew_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    kind,
+    config: { kind, url: url.toString() },
+    dir,
+    url: url.toString(),
+    cleanup: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh database with every migration applied, opened; `cleanup` closes and removes it. */
+export async function createMigratedDatabase(kind: 'sqlite' | 'postgres'): Promise<TestDatabase & { open: OpenDatabase }> {
+  const test = await createTestDatabase(kind);
+  const open = await openDatabase(test.config);
+  const report = await new MigrationRunner(open, { backup: false }).migrate();
+  if (!report.ok) throw new Error(`test database migration failed: ${report.lines.join('\n')}`);
+  return {
+    ...test,
+    open,
+    cleanup: async () => {
+      await open.close();
+      await test.cleanup();
+    },
+  };
+}

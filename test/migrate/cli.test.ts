@@ -1,0 +1,167 @@
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCrew } from '../helpers/run-crew.ts';
+import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
+
+const env = (test: TestDatabase, extra: Record<string, string> = {}) => ({
+  DATABASE_URL: test.url,
+  CREW_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+  ...extra,
+});
+
+describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', (kind) => {
+  let test: TestDatabase;
+  beforeEach(async () => {
+    test = await createTestDatabase(kind);
+  });
+  afterEach(async () => {
+    await test.cleanup();
+  });
+
+  it('prints the guide-shaped report and summary, then --list shows everything applied', async () => {
+    const run = await runCrew(['migrate'], { env: env(test) });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Found 5 migration\(s\)\nRunning migration: users\n/);
+    expect(run.stdout).toContain('Migration Summary\n✓ users\n✓ 2fa\n✓ sessions\n✓ security_events\n✓ 2fa_replay_and_lockout\nTotal: 5 successful, 0 failed');
+    expect(run.stdout).not.toMatch(/\u001b\[/); // no colour codes without a TTY
+    const list = await runCrew(['migrate', '--list'], { env: env(test) });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/Available migrations:\n {2}✓ users \(0001_users\) +applied \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    const json = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(test) })).stdout);
+    expect(json.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied']);
+    const verify = await runCrew(['db', 'verify', '--json'], { env: env(test) });
+    expect(verify.code).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, applied: 5, problems: [] });
+  });
+
+  it('exits 2 on an unknown migration name and lists the known ones', async () => {
+    const run = await runCrew(['migrate', 'nosuch'], { env: env(test) });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('unknown migration "nosuch". Known migrations: users, 2fa, sessions, security_events, 2fa_replay_and_lockout');
+  });
+
+  it('refuses a rollback without a TTY unless --yes, and exits 1 on a failed migration', async () => {
+    await runCrew(['migrate'], { env: env(test) });
+    const refused = await runCrew(['migrate', 'sessions', '--rollback'], { env: env(test) });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('pass --yes to confirm');
+    const dependent = await runCrew(['migrate', 'users', '--rollback', '--yes'], { env: env(test) });
+    expect(dependent.code).toBe(1);
+    expect(dependent.stderr).toContain('2fa, sessions, security_events depend on it');
+    const done = await runCrew(['migrate', 'sessions', '--rollback', '--yes'], { env: env(test) });
+    expect(done.code).toBe(0);
+    expect(done.stdout).toContain('WARNING: rolling back sessions');
+    if (kind === 'sqlite') expect(done.stdout).toMatch(/Backup: .*backups\/production_crew-\d{8}T\d{9}Z\.db/);
+    const list = await runCrew(['migrate', '--list'], { env: env(test) });
+    expect(list.stdout).toMatch(/○ sessions \(0003_sessions\) +pending/);
+  });
+
+  it('dry run prints SQL and leaves the database empty', async () => {
+    const run = await runCrew(['migrate', '--dry-run'], { env: env(test) });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/create table "two_factor_auth"/);
+    expect(run.stdout).toContain('Dry run: nothing was changed.');
+    const list = await runCrew(['migrate', '--list', '--json'], { env: env(test) });
+    expect(JSON.parse(list.stdout).migrations.every((m: { state: string }) => m.state === 'pending')).toBe(true);
+  });
+});
+
+describe('crew: bad configuration and unusable databases', () => {
+  it('names DATABASE_URL when it is malformed', async () => {
+    for (const url of ['mysql://root@localhost/x', 'postgres://', 'postgres://host-without-db']) {
+      const run = await runCrew(['migrate', '--list'], { env: { DATABASE_URL: url, CREW_ENCRYPTION_KEY: 'x' } });
+      expect(run.code, url).toBe(1);
+      expect(run.stderr, url).toContain('DATABASE_URL');
+    }
+  });
+
+  it('says PostgreSQL is unreachable without leaking the password', async () => {
+    const run = await runCrew(['migrate'], { env: { DATABASE_URL: 'postgres://crew:hunter2@127.0.0.1:1/crew', CREW_ENCRYPTION_KEY: 'k' } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('cannot reach PostgreSQL at postgres://crew:***@127.0.0.1:1/crew');
+    expect(run.stderr).not.toContain('hunter2');
+  });
+
+  it('exits 2 on an unknown command', async () => {
+    const run = await runCrew(['frobnicate']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  describe('SQLite files', () => {
+    let test: TestDatabase;
+    beforeEach(async () => {
+      test = await createTestDatabase('sqlite');
+    });
+    afterEach(async () => {
+      spawnSync('umount', [join(test.dir, 'backups')]);
+      await test.cleanup();
+    });
+
+    it('reports a read-only database file clearly and changes nothing', async () => {
+      await runCrew(['migrate', 'users'], { env: env(test) });
+      chmodSync(test.dir, 0o755);
+      chmodSync(test.url, 0o644);
+      // Run as an unprivileged user: root ignores file permissions.
+      const run = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--import', 'tsx', 'src/cli/bin.ts', 'migrate', '--no-backup'], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOME: '/tmp', NO_COLOR: '1', DATABASE_URL: test.url },
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/read-only|not writable/);
+      const list = await runCrew(['migrate', '--list', '--json'], { env: env(test) });
+      expect(JSON.parse(list.stdout).migrations.filter((m: { state: string }) => m.state === 'applied')).toHaveLength(1);
+    });
+
+    it('reports a database locked by another process', async () => {
+      await runCrew(['migrate', 'users'], { env: env(test) });
+      const holder = new BetterSqlite3(test.url);
+      holder.pragma('locking_mode = EXCLUSIVE');
+      holder.exec('BEGIN EXCLUSIVE');
+      try {
+        const run = await runCrew(['migrate'], { env: env(test) });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain('locked by another process');
+      } finally {
+        holder.exec('ROLLBACK');
+        holder.close();
+      }
+      expect((await runCrew(['migrate'], { env: env(test) })).code).toBe(0);
+    });
+
+    it('does not migrate when the disk fills up during the backup', async () => {
+      await runCrew(['migrate', 'users'], { env: env(test) });
+      const db = new BetterSqlite3(test.url);
+      db.prepare('CREATE TABLE ballast (b BLOB)').run();
+      db.prepare('INSERT INTO ballast VALUES (randomblob(400000))').run();
+      db.close();
+      const backups = join(test.dir, 'backups');
+      mkdirSync(backups);
+      const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', backups], { encoding: 'utf8' });
+      expect(mount.status, `this test needs root to mount a tiny tmpfs: ${mount.stderr}`).toBe(0);
+      const run = await runCrew(['migrate'], { env: env(test) });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/backup to .* failed \(the disk is full\); nothing was migrated/);
+      expect(readdirSync(backups)).toEqual([]);
+      const list = await runCrew(['migrate', '--list', '--json'], { env: env(test) });
+      expect(JSON.parse(list.stdout).migrations.filter((m: { state: string }) => m.state === 'applied')).toHaveLength(1);
+    });
+
+    it('scaffolds the next migration with `migrate create`', async () => {
+      const dir = join(test.dir, 'migrations');
+      mkdirSync(dir);
+      writeFileSync(join(dir, '0001_first.ts'), 'export const expects = {}; export async function up() {} export async function down() {}\n');
+      const run = await runCrew(['migrate', 'create', 'newfeature'], { env: { ...env(test), CREW_MIGRATIONS_DIR: dir } });
+      expect(run.code).toBe(0);
+      expect(readdirSync(dir).sort()).toEqual(['0001_first.ts', '0002_newfeature.ts']);
+      const again = await runCrew(['migrate', 'create', 'newfeature'], { env: { ...env(test), CREW_MIGRATIONS_DIR: dir } });
+      expect(again.code).toBe(2);
+      const bad = await runCrew(['migrate', 'create', 'Bad Name'], { env: { ...env(test), CREW_MIGRATIONS_DIR: dir } });
+      expect(bad.code).toBe(2);
+    });
+  });
+});
