@@ -22,6 +22,8 @@ export interface RunnerOptions {
   /** Receives report lines as they happen (the CLI prints them). */
   onLine?: (line: string) => void;
   now?: () => Date;
+  /** Handed to migrations that encrypt data (the legacy plain TOTP secrets). */
+  encryptSecret?: (plain: string) => string;
 }
 
 class DryRunRollback extends Error {}
@@ -99,6 +101,7 @@ export class MigrationRunner {
       dialect: this.#open.dialect,
       columnsOf: (table) => columnsOf(db, this.#open.dialect, table),
       report: (line) => this.#line(line, lines),
+      ...(this.#options.encryptSecret ? { encryptSecret: this.#options.encryptSecret } : {}),
     };
   }
 

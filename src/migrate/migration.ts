@@ -21,6 +21,8 @@ export interface MigrationContext {
   columnsOf(table: string): Promise<string[] | null>;
   /** A line for the migration report (e.g. "✓ users table created"). */
   report(line: string): void;
+  /** Encrypts a TOTP secret with the app's current key (AES-256-GCM envelope); absent when no key is configured. */
+  encryptSecret?: (plain: string) => string;
 }
 
 /** The exports of a migration file `NNNN_name.ts`. */

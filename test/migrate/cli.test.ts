@@ -25,23 +25,23 @@ describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', (kind) => {
     const run = await runCrew(['migrate'], { env: env(test) });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^Found 5 migration\(s\)\nRunning migration: users\n/);
-    expect(run.stdout).toContain('Migration Summary\n✓ users\n✓ 2fa\n✓ sessions\n✓ security_events\n✓ 2fa_replay_and_lockout\nTotal: 5 successful, 0 failed');
+    expect(run.stdout).toMatch(/^Found 6 migration\(s\)\nRunning migration: users\n/);
+    expect(run.stdout).toContain('Migration Summary\n✓ users\n✓ 2fa\n✓ sessions\n✓ security_events\n✓ 2fa_replay_and_lockout\n✓ encrypt_legacy_secrets\nTotal: 6 successful, 0 failed');
     expect(run.stdout).not.toMatch(/\u001b\[/); // no colour codes without a TTY
     const list = await runCrew(['migrate', '--list'], { env: env(test) });
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/Available migrations:\n {2}✓ users \(0001_users\) +applied \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
     const json = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(test) })).stdout);
-    expect(json.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied']);
+    expect(json.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
     const verify = await runCrew(['db', 'verify', '--json'], { env: env(test) });
     expect(verify.code).toBe(0);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, applied: 5, problems: [] });
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, applied: 6, problems: [] });
   });
 
   it('exits 2 on an unknown migration name and lists the known ones', async () => {
     const run = await runCrew(['migrate', 'nosuch'], { env: env(test) });
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('unknown migration "nosuch". Known migrations: users, 2fa, sessions, security_events, 2fa_replay_and_lockout');
+    expect(run.stderr).toContain('unknown migration "nosuch". Known migrations: users, 2fa, sessions, security_events, 2fa_replay_and_lockout, encrypt_legacy_secrets');
   });
 
   it('refuses a rollback without a TTY unless --yes, and exits 1 on a failed migration', async () => {

@@ -24,7 +24,7 @@ describe.each(TEST_DIALECTS)('one runner at a time on %s', (kind) => {
   beforeEach(async () => {
     test = await createTestDatabase(kind);
     dir = scratchMigrationsDir();
-    writeFileSync(join(dir, '0006_slow.ts'), SLOW_MIGRATION);
+    writeFileSync(join(dir, '0007_slow.ts'), SLOW_MIGRATION);
   });
   afterEach(async () => {
     await test.cleanup();
@@ -37,9 +37,9 @@ describe.each(TEST_DIALECTS)('one runner at a time on %s', (kind) => {
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
     const reports = runs.map((r) => JSON.parse(r.stdout.slice(r.stdout.indexOf('{\n'))));
     const applied = reports.flatMap((r: { results: Array<{ name: string; status: string }> }) => r.results.filter((x) => x.status === 'applied').map((x) => x.name));
-    expect(applied.sort()).toEqual(['2fa', '2fa_replay_and_lockout', 'security_events', 'sessions', 'slow', 'users']);
+    expect(applied.sort()).toEqual(['2fa', '2fa_replay_and_lockout', 'encrypt_legacy_secrets', 'security_events', 'sessions', 'slow', 'users']);
     const list = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env() })).stdout);
-    expect(list.migrations).toHaveLength(6);
+    expect(list.migrations).toHaveLength(7);
     expect(list.migrations.every((m: { state: string }) => m.state === 'applied')).toBe(true);
   });
 

@@ -1,5 +1,7 @@
 import { existsSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../../src/lib/secret-box.ts';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type OpenDatabase } from '../../src/db/open-database.ts';
@@ -44,7 +46,7 @@ describe.each(TEST_DIALECTS)('migration runner on %s', (kind) => {
   it('applies every migration on a fresh database; a re-run is a no-op', async () => {
     const first = await runner().migrate();
     expect(first.ok).toBe(true);
-    expect(first.results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied']);
+    expect(first.results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
     expect(await columnsOf(open.db, kind, 'two_factor_auth')).toEqual(expect.arrayContaining(GUIDE_COLUMNS));
     const second = await runner().migrate();
     expect(second.ok).toBe(true);
@@ -54,18 +56,31 @@ describe.each(TEST_DIALECTS)('migration runner on %s', (kind) => {
     expect((await runner().verify()).ok).toBe(true);
   });
 
-  it('adopts a two_factor_auth table made by the earlier Flask app, leaving its rows untouched', async () => {
+  it('adopts a two_factor_auth table made by the earlier Flask app, keeping its rows and encrypting plain secrets', async () => {
     for (const statement of flaskSchema(kind)) await sql.raw(statement).execute(open.db);
-    const report = await runner().migrate();
+    const box = new SecretBox([randomBytes(32)]);
+    const report = await runner({ encryptSecret: (plain) => box.encrypt(plain) }).migrate();
     expect(report.ok).toBe(true);
     const text = report.lines.join('\n');
     expect(text).toContain('✓ two_factor_auth table already exists');
     expect(text).toContain('✓ All required columns present');
     expect(text).toContain('✓ added missing column users.role');
     expect(report.results.find((r) => r.name === '2fa')?.status).toBe('adopted');
+    expect(text).toContain('✓ encrypted 1 plain-text TOTP secret(s) left by the earlier app');
     const rows = await sql<{ user_id: number; secret: string; backup_codes: string }>`SELECT user_id, secret, backup_codes FROM two_factor_auth`.execute(open.db);
-    expect(rows.rows).toEqual([{ user_id: 1, secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', backup_codes: '["h1","h2"]' }]);
+    expect(rows.rows).toEqual([{ user_id: 1, secret: expect.stringMatching(/^v1\./), backup_codes: '["h1","h2"]' }]);
+    expect(box.decrypt(rows.rows[0]!.secret)).toBe('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
     expect((await runner().verify()).ok).toBe(true);
+  });
+
+  it('refuses to leave plain secrets behind when no encryption key is configured', async () => {
+    for (const statement of flaskSchema(kind)) await sql.raw(statement).execute(open.db);
+    const report = await runner().migrate();
+    expect(report.ok).toBe(false);
+    expect(report.results.at(-1)).toMatchObject({ name: 'encrypt_legacy_secrets', status: 'failed' });
+    expect(report.results.at(-1)?.error).toContain('no encryption key is configured (CREW_ENCRYPTION_KEY)');
+    const rows = await sql<{ secret: string }>`SELECT secret FROM two_factor_auth`.execute(open.db);
+    expect(rows.rows[0]!.secret).toBe('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
   });
 
   it('refuses to adopt a table that lacks a required column, and lists it', async () => {
@@ -77,7 +92,7 @@ describe.each(TEST_DIALECTS)('migration runner on %s', (kind) => {
     const failed = report.results.find((r) => r.status === 'failed')!;
     expect(failed.name).toBe('2fa');
     expect(failed.error).toContain('two_factor_auth.secret');
-    expect(report.results.filter((r) => r.status === 'not-run').map((r) => r.name)).toEqual(['sessions', 'security_events', '2fa_replay_and_lockout']);
+    expect(report.results.filter((r) => r.status === 'not-run').map((r) => r.name)).toEqual(['sessions', 'security_events', '2fa_replay_and_lockout', 'encrypt_legacy_secrets']);
   });
 
   it('rolls a failing migration back completely and runs nothing after it', async () => {
@@ -100,11 +115,12 @@ export async function down() {}
       ['sessions', 'failed'],
       ['security_events', 'not-run'],
       ['2fa_replay_and_lockout', 'not-run'],
+      ['encrypt_legacy_secrets', 'not-run'],
     ]);
     expect(await columnsOf(open.db, kind, 'half_done')).toBeNull();
     const users = await sql<{ n: number }>`SELECT count(*) AS n FROM users`.execute(open.db);
     expect(Number(users.rows[0]!.n)).toBe(0);
-    expect((await runner().status()).map((s) => s.state)).toEqual(['applied', 'applied', 'pending', 'pending', 'pending']);
+    expect((await runner().status()).map((s) => s.state)).toEqual(['applied', 'applied', 'pending', 'pending', 'pending', 'pending']);
   });
 
   it('stops when an applied migration file has changed, unless explicitly allowed', async () => {
@@ -137,7 +153,7 @@ export async function down() {}
   it('rolls back a migration after a backup, refusing while later migrations depend on it', async () => {
     await runner().migrate();
     await expect(runner().rollback('users')).rejects.toThrow(/2fa, sessions, security_events depend on it/);
-    await expect(runner().rollback('2fa')).rejects.toThrow(/2fa_replay_and_lockout depend on it/);
+    await expect(runner().rollback('2fa')).rejects.toThrow(/2fa_replay_and_lockout, encrypt_legacy_secrets depend on it/);
     const report = await runner().rollback('2fa_replay_and_lockout');
     expect(report.ok).toBe(true);
     expect(await columnsOf(open.db, kind, 'two_factor_auth')).toEqual(GUIDE_COLUMNS);
@@ -145,16 +161,16 @@ export async function down() {}
       expect(report.backupPath).toMatch(/backups\/production_crew-\d{8}T\d{9}Z\.db$/);
       expect(existsSync(report.backupPath!)).toBe(true);
     }
-    expect((await runner().status()).at(-1)?.state).toBe('pending');
+    expect((await runner().status()).find((s) => s.name === '2fa_replay_and_lockout')?.state).toBe('pending');
     expect((await runner().migrate()).ok).toBe(true);
   });
 
   it('names a migration file that fails to import, and runs nothing from it', async () => {
-    writeFileSync(join(dir, '0006_broken.ts'), 'export const expects = {};\nthis is not javascript\n');
+    writeFileSync(join(dir, '0007_broken.ts'), 'export const expects = {};\nthis is not javascript\n');
     const report = await runner().migrate();
     expect(report.ok).toBe(false);
     expect(report.results.at(-1)).toMatchObject({ name: 'broken', status: 'failed' });
-    expect(report.results.at(-1)?.error).toMatch(/0006_broken failed to import/);
+    expect(report.results.at(-1)?.error).toMatch(/0007_broken failed to import/);
   });
 
   it('refuses a damaged bookkeeping table and changes nothing', async () => {
@@ -187,7 +203,7 @@ describe('SQLite specifics', () => {
     // SQLite's 12-step procedure: new table, copy, drop old, rename. With foreign keys on,
     // DROP TABLE users would cascade and delete the two_factor_auth row.
     writeFileSync(
-      join(dir, '0006_rebuild_users.ts'),
+      join(dir, '0007_rebuild_users.ts'),
       `import { sql } from 'kysely';
 export const rebuildsTables = true;
 export const expects = { users: { id: 'required', username: 'required', nickname: 'required' } };
@@ -214,7 +230,7 @@ export async function down() {}
     await sql`INSERT INTO users (username, password_hash) VALUES ('ada', 'h')`.execute(open.db);
     await sql`INSERT INTO two_factor_auth (user_id, secret) VALUES (1, 's')`.execute(open.db);
     writeFileSync(
-      join(dir, '0006_bad_rebuild.ts'),
+      join(dir, '0007_bad_rebuild.ts'),
       `import { sql } from 'kysely';
 export const rebuildsTables = true;
 export const expects = {};
@@ -231,10 +247,10 @@ export async function down() {}
 
   it('keeps only the newest N automatic backups', async () => {
     await new MigrationRunner(open, { migrationsDir: dir, backup: false }).migrate({ target: 'users' });
-    for (const [i, name] of ['2fa', 'sessions', 'security_events', '2fa_replay_and_lockout'].entries()) {
+    for (const [i, name] of ['2fa', 'sessions', 'security_events', '2fa_replay_and_lockout', 'encrypt_legacy_secrets'].entries()) {
       await new MigrationRunner(open, { migrationsDir: dir, backup: { keep: 2 }, now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, i)) }).migrate({ target: name });
     }
     const files = readdirSync(join(test.dir, 'backups')).sort();
-    expect(files).toEqual(['production_crew-20260101T000002000Z.db', 'production_crew-20260101T000003000Z.db']);
+    expect(files).toEqual(['production_crew-20260101T000003000Z.db', 'production_crew-20260101T000004000Z.db']);
   });
 });
