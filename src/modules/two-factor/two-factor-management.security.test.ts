@@ -1,0 +1,102 @@
+// Threat: someone holding a signed-in session (a stolen cookie, an unattended browser) turns 2FA off or mints fresh
+// backup codes to keep access, or old backup codes keep working after regeneration; and an operator reset that leaves
+// secrets behind. Rule: changing authenticators needs a fresh valid second factor (and the password to disable), counted
+// toward the same lockout; regeneration replaces every code; disable/reset delete the secret and hashes
+// (NIST SP 800-63B §6.1.2 / §5.2.2, OWASP ASVS 2.8.x, V3 re-authentication).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../lib/app-error.ts';
+import { createMigratedDatabase, TEST_DIALECTS } from '../../../test/helpers/test-database.ts';
+import { codeAt, countEvents, createEnabledUser, FIXTURE_PASSWORD, readRow, TEST_META, wrongCode } from './security-test-fixtures.ts';
+import { verifySecondFactor } from './sign-in-verifier.ts';
+import {
+  disableTwoFactor,
+  getTwoFactorStatus,
+  getTwoFactorStatusByUsername,
+  regenerateBackupCodes,
+  resetTwoFactorByOperator,
+} from './two-factor-management.ts';
+
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AppError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  expect((error as AppError).code).toBe(code);
+  return error as AppError;
+}
+
+describe.each(TEST_DIALECTS)('two-factor management on %s', (kind) => {
+  let t: Awaited<ReturnType<typeof createMigratedDatabase>>;
+  beforeAll(async () => {
+    t = await createMigratedDatabase(kind);
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+
+  it('regenerates 10 backup codes only with a valid TOTP code; old codes stop working, new ones work', async () => {
+    const user = await createEnabledUser(t.open.db);
+    await rejectsWith(regenerateBackupCodes(user.deps, user.userId, wrongCode(user), TEST_META), 'invalid_code');
+    // A backup code cannot mint new backup codes.
+    await rejectsWith(regenerateBackupCodes(user.deps, user.userId, user.backupCodes[0], TEST_META), 'invalid_input');
+    const { backupCodes } = await regenerateBackupCodes(user.deps, user.userId, codeAt(user), TEST_META);
+    expect(backupCodes).toHaveLength(10);
+    expect(backupCodes.some((c) => user.backupCodes.includes(c))).toBe(false);
+    expect(await countEvents(t.open.db, user.userId, 'backup_codes_regenerated')).toBe(1);
+    // The TOTP step used to regenerate is spent too (RFC 6238 §5.2).
+    await rejectsWith(regenerateBackupCodes(user.deps, user.userId, codeAt(user), TEST_META), 'invalid_code');
+    expect(await verifySecondFactor(user.deps, user.userId, user.backupCodes[1]!, TEST_META)).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(await verifySecondFactor(user.deps, user.userId, backupCodes[0]!, TEST_META)).toMatchObject({ ok: true, backupCodesRemaining: 9 });
+  });
+
+  it('disables with password + TOTP code: the row with its secret and hashes is deleted and the event logged', async () => {
+    const user = await createEnabledUser(t.open.db);
+    const result = await disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: codeAt(user) }, TEST_META);
+    expect(result).toEqual({ twoFactor: { enabled: false } });
+    expect(await readRow(t.open.db, user.userId)).toBeUndefined();
+    expect(await countEvents(t.open.db, user.userId, 'two_factor_disabled')).toBe(1);
+    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: codeAt(user) }, TEST_META), 'two_factor_not_enabled');
+  });
+
+  it('disables with password + backup code', async () => {
+    const user = await createEnabledUser(t.open.db);
+    await disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: user.backupCodes[9] }, TEST_META);
+    expect(await readRow(t.open.db, user.userId)).toBeUndefined();
+  });
+
+  it('refuses to disable with a wrong password (counted, code untouched) or a wrong code, and locks after 10', async () => {
+    const user = await createEnabledUser(t.open.db);
+    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: 'wrong password!', code: codeAt(user) }, TEST_META), 'invalid_credentials');
+    expect(await readRow(t.open.db, user.userId)).toMatchObject({ failedAttempts: 1, lastUsedTotpStep: null });
+    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: wrongCode(user) }, TEST_META), 'invalid_code');
+    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: null, code: codeAt(user) }, TEST_META), 'invalid_input');
+    for (let i = 0; i < 7; i++) {
+      await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: 'wrong password!', code: codeAt(user) }, TEST_META), 'invalid_credentials');
+    }
+    const tenth = await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: 'nope nope nope', code: codeAt(user) }, TEST_META), 'too_many_attempts');
+    expect(tenth.statusCode).toBe(429);
+    expect(tenth.extra.retryAfterSeconds).toBe(900);
+    // Locked: even the right password and code are refused, and the row is still there.
+    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: codeAt(user) }, TEST_META), 'too_many_attempts');
+    expect(await readRow(t.open.db, user.userId)).toMatchObject({ enabled: expect.anything(), lockoutCount: 1 });
+  });
+
+  it('operator reset deletes the row and logs it; status reports enabled, createdAt, codes left and lockout', async () => {
+    const user = await createEnabledUser(t.open.db);
+    const status = await getTwoFactorStatusByUsername(user.deps, user.username);
+    expect(status).toMatchObject({ userId: user.userId, enabled: true, backupCodesRemaining: 10, lockedUntil: null });
+    expect(status.createdAt).toBeInstanceOf(Date);
+    expect(Math.abs(status.createdAt!.getTime() - Date.now())).toBeLessThan(5 * 60_000);
+    for (let i = 0; i < 10; i++) await verifySecondFactor(user.deps, user.userId, wrongCode(user), TEST_META);
+    expect((await getTwoFactorStatus(user.deps, user.userId)).lockedUntil).toEqual(new Date(user.clock.now().getTime() + 900_000));
+
+    expect(await resetTwoFactorByOperator(user.deps, user.username)).toEqual({ userId: user.userId, username: user.username, removed: true });
+    expect(await readRow(t.open.db, user.userId)).toBeUndefined();
+    expect(await countEvents(t.open.db, user.userId, 'two_factor_reset_by_operator')).toBe(1);
+    expect(await getTwoFactorStatus(user.deps, user.userId)).toEqual({ enabled: false, createdAt: null, backupCodesRemaining: 0, lockedUntil: null });
+    expect(await resetTwoFactorByOperator(user.deps, user.username)).toMatchObject({ removed: false });
+    await rejectsWith(resetTwoFactorByOperator(user.deps, 'no-such-user'), 'not_found');
+    await rejectsWith(getTwoFactorStatusByUsername(user.deps, 'no-such-user'), 'not_found');
+  });
+});

@@ -1,0 +1,157 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.ts';
+import { AppError } from '../../lib/app-error.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { dummyHash, verifySecret } from '../../lib/password-hash.ts';
+import type { RandomSource } from '../../lib/random.ts';
+import { recordSecurityEvent, type RequestMeta } from '../audit/security-events.ts';
+import { isLocked, retryAfterSeconds } from './account-lockout.ts';
+import { generateBackupCodes, hashBackupCodes } from './backup-codes.ts';
+import { parseBackupCodeHashes } from './consume-backup-code.ts';
+import { recordFailedAttempt, secondFactorFailureToAppError, verifySecondFactor, type SecondFactorDeps } from './sign-in-verifier.ts';
+
+/** What the management services need: the verifier's deps plus a CSPRNG for new backup codes. */
+export interface TwoFactorManagementDeps extends SecondFactorDeps {
+  random: RandomSource;
+}
+
+/** A user's two-factor state as `crew 2fa status` and GET /api/2fa/status show it. */
+export interface TwoFactorStatus {
+  enabled: boolean;
+  createdAt: Date | null;
+  backupCodesRemaining: number;
+  /** When a lockout (NIST SP 800-63B §5.2.2) is in force, the moment it ends; otherwise null. */
+  lockedUntil: Date | null;
+}
+
+/** Longest password accepted by the disable check (the password policy's 256 code points, generously in UTF-16 units). */
+const MAX_PASSWORD_LENGTH = 1024;
+const OPERATOR_META: RequestMeta = { ip: null, userAgent: 'crew cli' };
+
+/**
+ * Issues 10 new backup codes after a valid TOTP code (backup codes are not accepted here, so a leaked backup code cannot
+ * mint more), replacing the old hashes in one write so every old code stops working; the plain codes are returned once.
+ * Throws AppError: invalid_code (401), too_many_attempts (429, retryAfterSeconds), invalid_input (400), two_factor_not_enabled (409).
+ */
+export async function regenerateBackupCodes(
+  deps: TwoFactorManagementDeps,
+  userId: number,
+  code: unknown,
+  meta: RequestMeta,
+): Promise<{ backupCodes: string[] }> {
+  const result = await verifySecondFactor(deps, userId, code, meta, { purpose: 'regenerate_backup_codes', acceptBackupCode: false });
+  if (!result.ok) throw secondFactorFailureToAppError(result);
+  const backupCodes = generateBackupCodes(deps.random);
+  // Stored only as salted argon2id hashes (NIST SP 800-63B §5.1.2.2). Overwriting the column makes any in-flight
+  // compare-and-swap on the old list lose, so an old code cannot be consumed after this point.
+  const hashes = await hashBackupCodes(backupCodes);
+  const at = deps.clock.now();
+  await deps.db
+    .updateTable('two_factor_auth')
+    .set({ backup_codes: JSON.stringify(hashes), updated_at_ms: at.getTime() })
+    .where('user_id', '=', userId)
+    .execute();
+  await recordSecurityEvent(deps.db, { userId, type: 'backup_codes_regenerated', meta, detail: { count: backupCodes.length }, at });
+  return { backupCodes };
+}
+
+/**
+ * Turns two-factor authentication off after the account password AND a valid code (TOTP or backup code), deleting the
+ * two_factor_auth row so the secret and backup-code hashes are gone (OWASP ASVS 2.8.x / V3: re-authenticate before
+ * changing authenticators). A wrong password counts against the account lockout like a wrong code.
+ * Throws AppError: invalid_credentials / invalid_code (401), too_many_attempts (429), invalid_input (400), two_factor_not_enabled (409).
+ */
+export async function disableTwoFactor(
+  deps: SecondFactorDeps,
+  userId: number,
+  input: { password: unknown; code: unknown },
+  meta: RequestMeta,
+): Promise<{ twoFactor: { enabled: false } }> {
+  const { db } = deps;
+  const row = await db.selectFrom('two_factor_auth').select(['enabled', 'locked_until_ms']).where('user_id', '=', userId).executeTakeFirst();
+  if (!row || !row.enabled) throw new AppError('two_factor_not_enabled');
+  const nowMs = deps.clock.now().getTime();
+  if (isLocked(row.locked_until_ms, nowMs)) {
+    throw new AppError('too_many_attempts', undefined, { retryAfterSeconds: retryAfterSeconds(Number(row.locked_until_ms), nowMs) });
+  }
+  const { password } = input;
+  if (typeof password !== 'string' || password.length === 0 || password.length > MAX_PASSWORD_LENGTH) {
+    throw new AppError('invalid_input', 'Enter your password and a code.');
+  }
+  const user = await db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst();
+  const passwordOk = (await verifySecret(user?.password_hash ?? (await dummyHash()), password)) && user !== undefined;
+  if (!passwordOk) {
+    const failure = await recordFailedAttempt(deps, userId, meta, { purpose: 'disable', factor: 'password' });
+    if (failure.reason === 'invalid') throw new AppError('invalid_credentials', 'Wrong password.');
+    throw secondFactorFailureToAppError(failure);
+  }
+  const result = await verifySecondFactor(deps, userId, input.code, meta, { purpose: 'disable' });
+  if (!result.ok) throw secondFactorFailureToAppError(result);
+  await db.deleteFrom('two_factor_auth').where('user_id', '=', userId).execute();
+  await recordSecurityEvent(db, { userId, type: 'two_factor_disabled', meta, detail: { method: result.method }, at: deps.clock.now() });
+  return { twoFactor: { enabled: false } };
+}
+
+/** Looks up a user's id by exact username, or null. */
+export async function findUserIdByUsername(db: Kysely<Database>, username: string): Promise<number | null> {
+  const row = await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+  return row ? Number(row.id) : null;
+}
+
+async function requireUser(db: Kysely<Database>, username: string): Promise<number> {
+  const userId = typeof username === 'string' ? await findUserIdByUsername(db, username) : null;
+  if (userId === null) throw new AppError('not_found', `No user named ${JSON.stringify(String(username))}.`);
+  return userId;
+}
+
+/**
+ * `crew 2fa reset USER`: deletes the user's two_factor_auth row (secret, backup codes, counters and any lockout), so the
+ * user signs in with the password alone and may enrol again; records 'two_factor_reset_by_operator'. Throws AppError not_found.
+ * @example const { removed } = await resetTwoFactorByOperator({ db, clock }, 'alice');
+ */
+export async function resetTwoFactorByOperator(
+  deps: { db: Kysely<Database>; clock: Clock },
+  username: string,
+): Promise<{ userId: number; username: string; removed: boolean }> {
+  const userId = await requireUser(deps.db, username);
+  const result = await deps.db.deleteFrom('two_factor_auth').where('user_id', '=', userId).executeTakeFirst();
+  const removed = Number(result.numDeletedRows) > 0;
+  await recordSecurityEvent(deps.db, { userId, type: 'two_factor_reset_by_operator', meta: OPERATOR_META, detail: { removed }, at: deps.clock.now() });
+  return { userId, username, removed };
+}
+
+/** A user's two-factor status: enabled, when it was set up, backup codes left, and the end of any lockout in force. */
+export async function getTwoFactorStatus(deps: { db: Kysely<Database>; clock: Clock }, userId: number): Promise<TwoFactorStatus> {
+  const row = await deps.db
+    .selectFrom('two_factor_auth')
+    .select(['enabled', 'created_at', 'backup_codes', 'locked_until_ms'])
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  if (!row) return { enabled: false, createdAt: null, backupCodesRemaining: 0, lockedUntil: null };
+  const enabled = Boolean(row.enabled);
+  const locked = isLocked(row.locked_until_ms, deps.clock.now().getTime());
+  return {
+    enabled,
+    createdAt: toDate(row.created_at),
+    backupCodesRemaining: enabled ? parseBackupCodeHashes(row.backup_codes).length : 0,
+    lockedUntil: locked ? new Date(Number(row.locked_until_ms)) : null,
+  };
+}
+
+/** `crew 2fa status USER`: {@link getTwoFactorStatus} by username, with the user's id and name; throws AppError not_found. */
+export async function getTwoFactorStatusByUsername(
+  deps: { db: Kysely<Database>; clock: Clock },
+  username: string,
+): Promise<TwoFactorStatus & { userId: number; username: string }> {
+  const userId = await requireUser(deps.db, username);
+  return { userId, username, ...(await getTwoFactorStatus(deps, userId)) };
+}
+
+/** PostgreSQL returns timestamptz as a Date; SQLite returns CURRENT_TIMESTAMP text 'YYYY-MM-DD HH:MM:SS' in UTC. */
+function toDate(value: Date | string | null | undefined): Date | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value;
+  const text = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$/.test(value) ? `${value.replace(' ', 'T')}Z` : value;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
