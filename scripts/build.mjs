@@ -1,21 +1,34 @@
-// Compiles src/ to dist/ with the native TypeScript compiler so that `crew` starts
-// from plain JavaScript. Runs on `npm ci` (postinstall) and `npm run build`.
-import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync, cpSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// Builds the `crew` CLI into dist/: one ESM bundle (plus lazily loaded chunks, e.g. the web server)
+// made by esbuild, so start-up does not resolve hundreds of module files. Type-checking is `tsc`'s
+// job (`npm run typecheck`, part of `npm test`). Runs on `npm ci` (postinstall) and `npm run build`.
+// Migrations, templates and CSS are read from src/ at run time (see src/lib/package-root.ts).
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tsc = join(root, 'node_modules', '.bin', 'tsc');
-if (!existsSync(tsc) || !existsSync(join(root, 'src'))) {
-  console.log('build: skipped (TypeScript or src/ not present yet)');
+if (!existsSync(join(root, 'node_modules', 'esbuild')) || !existsSync(join(root, 'src', 'cli', 'bin.ts'))) {
+  console.log('build: skipped (esbuild or src/ not present yet)');
   process.exit(0);
 }
+const { build } = await import('esbuild');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+// Bundle the pure-JS libraries whose many small files dominate start-up; leave native addons,
+// the tsx loader and libraries that locate files or workers at run time (fastify, pino) external.
+const BUNDLED = new Set(['kysely', 'commander']);
+const external = Object.keys(pkg.dependencies ?? {}).filter((d) => !BUNDLED.has(d)).flatMap((d) => [d, `${d}/*`]);
 rmSync(join(root, 'dist'), { recursive: true, force: true });
-const result = spawnSync(tsc, ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-if (result.status !== 0) process.exit(result.status ?? 1);
-// Non-TypeScript assets (templates, CSS) are copied beside the compiled code.
-for (const dir of ['http/views', 'http/public']) {
-  const from = join(root, 'src', dir);
-  if (existsSync(from)) cpSync(from, join(root, 'dist', dir), { recursive: true, filter: (p) => !p.endsWith('.ts') });
-}
+await build({
+  entryPoints: { 'cli/bin': join(root, 'src', 'cli', 'bin.ts') },
+  outdir: join(root, 'dist'),
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  external,
+  banner: { js: "import { createRequire as __crewCreateRequire } from 'node:module'; const require = __crewCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+console.log('build: dist/cli/bin.js');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../lib/package-root.ts';
 import type { MigrationFile } from './migration.ts';
 
 /** A migration file name: four or more digits, an underscore, then the name users type. */
@@ -9,8 +9,7 @@ export const MIGRATION_FILE_PATTERN = /^(\d{4,})_([a-z0-9][a-z0-9_-]*)\.(ts|js|m
 
 /** The project's migration folder: src/migrations (TypeScript source, loaded with tsx when compiled). */
 export function defaultMigrationsDir(): string {
-  // dist/migrate/discover.js and src/migrate/discover.ts both sit two levels below the package root.
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'migrations');
+  return join(packageRoot(), 'src', 'migrations');
 }
 
 /** A migration folder that cannot be read or holds conflicting files. */
