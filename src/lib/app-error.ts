@@ -22,6 +22,7 @@ export const APP_ERRORS = {
   unsupported_media_type: [415, 'Send the body as application/json.'],
   too_many_attempts: [429, 'Too many attempts; wait and try again.'],
   internal: [500, 'Something went wrong on our side.'],
+  service_unavailable: [503, 'The service is not available right now; try again shortly.'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** A code of the catalogue. */

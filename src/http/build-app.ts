@@ -1,0 +1,92 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AppDeps } from '../deps.ts';
+import { AppError } from '../lib/app-error.ts';
+import './fastify-types.ts';
+import { createLogger } from './logger.ts';
+import { verifyCsrf } from './plugins/csrf.ts';
+import { errorHandler } from './plugins/error-handler.ts';
+import { jsonOnly } from './plugins/json-only.ts';
+import { requireSession } from './plugins/require-session.ts';
+import { securityHeaders } from './plugins/security-headers.ts';
+import { sessionLoader } from './plugins/session-loader.ts';
+import { views } from './plugins/views.ts';
+import { accountApiRoutes } from './routes/account-api.ts';
+import { authApiRoutes } from './routes/auth-api.ts';
+import { authPageRoutes } from './routes/auth-pages.ts';
+import { homePageRoutes, securityPageRoutes } from './routes/account-pages.ts';
+import { healthRoutes } from './routes/health-routes.ts';
+import { staticRoutes } from './routes/static-routes.ts';
+import { createServices } from './services.ts';
+
+/** Largest request body accepted (bytes); larger ones get 413 before they are read. */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * Builds the Fastify app (never listens): plugins, then route groups, each group an encapsulated context whose
+ * hooks are its gates (requireSession, JSON-only, CSRF). To add routes, register them in the fitting group below.
+ * @example const app = await buildApp(deps); const res = await app.inject({ method: 'GET', url: '/healthz' });
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const logging = deps.logger === false ? { logger: false as const } : { loggerInstance: deps.logger ?? createLogger(deps.config) };
+  const app = Fastify({
+    ...logging,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: deps.config.trustProxy,
+    return503OnClosing: true,
+    // No type coercion: `{"code": 123456}` is a wrong type (400), not silently a string.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: true } },
+  });
+  app.decorate('deps', deps);
+  app.decorate('services', createServices(deps));
+
+  await app.register(cookie);
+  await app.register(errorHandler);
+  await app.register(securityHeaders);
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => new AppError('too_many_attempts', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) }),
+  });
+  await app.register(sessionLoader);
+  await app.register(views);
+  await app.register(healthRoutes);
+  await app.register(staticRoutes);
+
+  // JSON API: bodies must be application/json (415), answers are JSON with the contract's error shape.
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', jsonOnly);
+      // API answers may carry secrets (set-up, backup codes): never cache them (OWASP ASVS 8.2.1).
+      api.addHook('onSend', async (_request, reply) => {
+        reply.header('cache-control', 'no-store');
+      });
+      await api.register(authApiRoutes); // public: register, login, logout
+      await api.register(async (signedIn) => {
+        signedIn.addHook('onRequest', requireSession({ allowWithoutTwoFactor: true }));
+        await signedIn.register(accountApiRoutes); // /me, /2fa/status, /2fa/setup, /2fa/enable
+      });
+      // Next: the second sign-in step — `requireSession({ state: 'pending_two_factor' })` — and the routes that need
+      // a full session with 2FA policy enforced — `requireSession()` — go in their own contexts here.
+    },
+    { prefix: '/api' },
+  );
+
+  // HTML pages: urlencoded forms only here, every POST checked for its CSRF token.
+  await app.register(async (pages) => {
+    await pages.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
+    pages.addHook('preValidation', verifyCsrf);
+    await pages.register(authPageRoutes); // /login, /register, /logout
+    await pages.register(async (full) => {
+      full.addHook('onRequest', requireSession());
+      await full.register(homePageRoutes); // /
+    });
+    await pages.register(async (enrol) => {
+      enrol.addHook('onRequest', requireSession({ allowWithoutTwoFactor: true }));
+      await enrol.register(securityPageRoutes); // /settings/security and the enrolment flow
+    });
+  });
+
+  return app as unknown as FastifyInstance;
+}

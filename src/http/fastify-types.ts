@@ -1,0 +1,36 @@
+import type { AppDeps } from '../deps.ts';
+import type { RequestMeta } from '../modules/audit/security-events.ts';
+import type { Session } from '../modules/sessions/session.service.ts';
+import type { User } from '../modules/users/users.repository.ts';
+import type { HttpServices } from './services.ts';
+
+/** Who is making the request, loaded from the session cookie by the session-loader plugin. */
+export interface RequestAuth {
+  session: Session;
+  user: User;
+  twoFactorEnabled: boolean;
+}
+
+/** How a route's HTML form is protected against CSRF: the session's synchronizer token, or the signed pre-sign-in cookie. */
+export type CsrfMode = 'session' | 'anonymous';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: AppDeps;
+    services: HttpServices;
+  }
+  interface FastifyRequest {
+    /** The live session and its user, or null (any state: check `session.state`, or use requireSession). */
+    auth: RequestAuth | null;
+    /** IP and User-Agent for audit rows. */
+    readonly meta: RequestMeta;
+  }
+  interface FastifyReply {
+    /** Renders `views/<template>.eta` inside the layout as text/html, adding the user and the form's CSRF token. */
+    page(template: string, data?: Record<string, unknown>, statusCode?: number): Promise<FastifyReply>;
+  }
+  interface FastifyContextConfig {
+    /** CSRF protection of a form route (POST): 'session' (default on pages) or 'anonymous' (pre-sign-in forms). */
+    csrf?: CsrfMode;
+  }
+}

@@ -1,0 +1,47 @@
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { Config } from '../../config.ts';
+import { AppError } from '../../lib/app-error.ts';
+import type { SessionState } from '../../modules/sessions/session.service.ts';
+import type { RequestAuth } from '../fastify-types.ts';
+
+/** Options of {@link requireSession}. */
+export interface RequireSessionOptions {
+  /** The session state the routes need; default 'authenticated'. The two-factor sign-in step uses 'pending_two_factor'. */
+  state?: SessionState;
+  /** Let users whom CREW_REQUIRE_2FA covers in before they enrol (security settings, 2FA set-up, /api/me). */
+  allowWithoutTwoFactor?: boolean;
+}
+
+/** Whether CREW_REQUIRE_2FA obliges this user to enrol before using the app. */
+export function mustEnrol(config: Pick<Config, 'require2fa'>, auth: Pick<RequestAuth, 'user' | 'twoFactorEnabled'>): boolean {
+  if (auth.twoFactorEnabled) return false;
+  return config.require2fa === 'all' || (config.require2fa === 'admins' && auth.user.role === 'admin');
+}
+
+function isApi(request: FastifyRequest): boolean {
+  return request.url.startsWith('/api/') || request.url === '/api';
+}
+
+/**
+ * An onRequest hook for an encapsulated plugin context: every route registered in that context needs a session in
+ * `state`. Missing → 401 (pages: redirect to /login); a pending two-factor session grants nothing else; users whom
+ * CREW_REQUIRE_2FA covers get 403 two_factor_required (pages: redirect to /settings/security) until they enrol.
+ * @example app.register(async (scope) => { scope.addHook('onRequest', requireSession()); scope.get('/x', handler); });
+ */
+export function requireSession(options: RequireSessionOptions = {}): onRequestHookHandler {
+  const wanted = options.state ?? 'authenticated';
+  return async (request, reply) => {
+    const auth = request.auth;
+    if (!auth || auth.session.state !== wanted) {
+      if (!isApi(request)) {
+        const target = auth?.session.state === 'pending_two_factor' ? '/login/two-factor' : auth ? '/' : '/login';
+        return reply.redirect(target, 303);
+      }
+      throw new AppError(wanted === 'pending_two_factor' ? 'two_factor_pending_expired' : 'not_authenticated');
+    }
+    if (wanted === 'authenticated' && !options.allowWithoutTwoFactor && mustEnrol(request.server.deps.config, auth)) {
+      if (!isApi(request)) return reply.redirect('/settings/security', 303);
+      throw new AppError('two_factor_required');
+    }
+  };
+}

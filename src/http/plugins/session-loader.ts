@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { SESSION_COOKIE, clearSessionCookie } from './session-cookie.ts';
+
+/**
+ * Loads `request.auth` (session, user, whether 2FA is enabled) from the session cookie on every request except static
+ * files and /healthz; a cookie that names no live session is cleared.
+ */
+export const sessionLoader = fp(
+  async (app: FastifyInstance) => {
+    app.decorateRequest('auth', null);
+    app.decorateRequest('meta', {
+      getter() {
+        const ua = this.headers['user-agent'];
+        return { ip: this.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 300) : null };
+      },
+    });
+    app.addHook('onRequest', async (request, reply) => {
+      request.auth = null;
+      if (request.url.startsWith('/static/') || request.url === '/healthz') return;
+      const token = request.cookies[SESSION_COOKIE];
+      if (token === undefined) return;
+      const { sessions, users, twoFactor } = app.services;
+      const session = await sessions.getSessionByToken(token);
+      const user = session ? await users.findById(session.userId) : null;
+      if (!session || !user) {
+        clearSessionCookie(request, reply);
+        return;
+      }
+      const record = await twoFactor.findByUserId(user.id);
+      request.auth = { session, user, twoFactorEnabled: record?.enabled ?? false };
+    });
+  },
+  { name: 'crew-session-loader', dependencies: ['@fastify/cookie'] },
+);

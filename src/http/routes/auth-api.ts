@@ -1,0 +1,67 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../lib/app-error.ts';
+import { recordSecurityEvent } from '../../modules/audit/security-events.ts';
+import { signInWithPassword } from '../../modules/sessions/password-sign-in.ts';
+import { authRateLimit } from '../plugins/auth-rate-limit.ts';
+import { clearSessionCookie, setSessionCookie } from '../plugins/session-cookie.ts';
+import { ERROR_RESPONSES, PublicUser } from '../schemas.ts';
+
+const RegisterBody = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    email: Type.Optional(Type.Union([Type.String({ maxLength: 254 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+const LoginBody = Type.Object(
+  { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  { additionalProperties: false },
+);
+const LoginResponse = Type.Object({
+  status: Type.Union([Type.Literal('authenticated'), Type.Literal('two_factor_required')]),
+  user: Type.Optional(PublicUser),
+});
+
+/**
+ * Public JSON routes of the sign-in flow: POST /api/auth/register, /api/auth/login, /api/auth/logout.
+ * Register it inside the /api context (JSON-only hook).
+ */
+export async function authApiRoutes(app: FastifyInstance): Promise<void> {
+  const { config } = app.deps;
+
+  app.post('/auth/register', {
+    config: authRateLimit(config),
+    schema: { body: RegisterBody, response: { 201: Type.Object({ user: PublicUser }), ...ERROR_RESPONSES } },
+  }, async (request, reply) => {
+    if (config.registration === 'closed') throw new AppError('registration_closed');
+    const body = request.body as Static<typeof RegisterBody>;
+    const user = await app.services.users.createUser({ username: body.username, password: body.password, email: body.email ?? null }, request.meta);
+    if (request.auth) await app.services.sessions.destroySession(request.auth.session.id);
+    setSessionCookie(request, reply, await app.services.sessions.createSession(user.id, 'authenticated', request.meta));
+    return reply.code(201).send({ user: { id: user.id, username: user.username } });
+  });
+
+  app.post('/auth/login', {
+    config: authRateLimit(config),
+    schema: { body: LoginBody, response: { 200: LoginResponse, ...ERROR_RESPONSES } },
+  }, async (request, reply) => {
+    const body = request.body as Static<typeof LoginBody>;
+    const result = await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta });
+    if (!result) throw new AppError('invalid_credentials');
+    setSessionCookie(request, reply, result.issued);
+    if (result.status === 'two_factor_required') return { status: 'two_factor_required' as const };
+    return { status: 'authenticated' as const, user: { id: result.user.id, username: result.user.username } };
+  });
+
+  // Logout works from any session state (also a pending two-factor sign-in) and is idempotent.
+  app.post('/auth/logout', { schema: { response: { 204: Type.Null(), ...ERROR_RESPONSES } } }, async (request, reply) => {
+    if (request.auth) {
+      await app.services.sessions.destroySession(request.auth.session.id);
+      await recordSecurityEvent(app.deps.db, { userId: request.auth.user.id, type: 'sign_out', meta: request.meta, at: app.deps.clock.now() });
+    }
+    clearSessionCookie(request, reply);
+    return reply.code(204).send();
+  });
+}

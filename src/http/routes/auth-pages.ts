@@ -1,0 +1,67 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../lib/app-error.ts';
+import { recordSecurityEvent } from '../../modules/audit/security-events.ts';
+import { signInWithPassword } from '../../modules/sessions/password-sign-in.ts';
+import { authRateLimit } from '../plugins/auth-rate-limit.ts';
+import { clearSessionCookie, setSessionCookie } from '../plugins/session-cookie.ts';
+
+// Browsers send every field, empty or not, so the handlers (not the schema) explain empty fields to people;
+// the schema still bounds sizes and types.
+const Field = (maxLength: number) => Type.String({ maxLength });
+const LoginForm = Type.Object({ username: Field(200), password: Field(1024), _csrf: Field(200) });
+const RegisterForm = Type.Object({ username: Field(200), email: Type.Optional(Field(254)), password: Field(1024), _csrf: Field(200) });
+const LogoutForm = Type.Object({ _csrf: Field(200) });
+
+/** HTML sign-in pages: GET/POST /login, GET/POST /register (pre-sign-in CSRF cookie) and POST /logout. */
+export async function authPageRoutes(app: FastifyInstance): Promise<void> {
+  const { config } = app.deps;
+  const anonymous = { csrf: 'anonymous' as const };
+
+  app.get('/login', { config: anonymous }, async (request, reply) => {
+    if (request.auth?.session.state === 'authenticated') return reply.redirect('/', 303);
+    return reply.page('login', { title: 'Sign in', username: '', registrationOpen: config.registration === 'open' });
+  });
+
+  app.post('/login', { config: authRateLimit(config, anonymous), schema: { body: LoginForm } }, async (request, reply) => {
+    const body = request.body as Static<typeof LoginForm>;
+    const result =
+      body.username.trim() && body.password
+        ? await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta })
+        : null;
+    if (!result) {
+      return reply.page('login', { title: 'Sign in', username: body.username, error: new AppError('invalid_credentials').message, registrationOpen: config.registration === 'open' }, 401);
+    }
+    setSessionCookie(request, reply, result.issued);
+    return reply.redirect(result.status === 'two_factor_required' ? '/login/two-factor' : '/', 303);
+  });
+
+  app.get('/register', { config: anonymous }, async (request, reply) => {
+    if (request.auth?.session.state === 'authenticated') return reply.redirect('/', 303);
+    if (config.registration === 'closed') throw new AppError('registration_closed');
+    return reply.page('register', { title: 'Create an account', username: '', email: '' });
+  });
+
+  app.post('/register', { config: authRateLimit(config, anonymous), schema: { body: RegisterForm } }, async (request, reply) => {
+    if (config.registration === 'closed') throw new AppError('registration_closed');
+    const body = request.body as Static<typeof RegisterForm>;
+    try {
+      const user = await app.services.users.createUser({ username: body.username, password: body.password, email: body.email ?? null }, request.meta);
+      if (request.auth) await app.services.sessions.destroySession(request.auth.session.id);
+      setSessionCookie(request, reply, await app.services.sessions.createSession(user.id, 'authenticated', request.meta));
+      return reply.redirect('/', 303);
+    } catch (error) {
+      if (!(error instanceof AppError) || (error.code !== 'invalid_input' && error.code !== 'username_taken')) throw error;
+      const field = error.code === 'username_taken' ? 'username' : ((error.extra.details as { field?: string } | undefined)?.field ?? 'username');
+      return reply.page('register', { title: 'Create an account', username: body.username, email: body.email ?? '', error: error.message, errorField: field }, error.statusCode);
+    }
+  });
+
+  app.post('/logout', { schema: { body: LogoutForm } }, async (request, reply) => {
+    const auth = request.auth!;
+    await app.services.sessions.destroySession(auth.session.id);
+    await recordSecurityEvent(app.deps.db, { userId: auth.user.id, type: 'sign_out', meta: request.meta, at: app.deps.clock.now() });
+    clearSessionCookie(request, reply);
+    return reply.redirect('/login', 303);
+  });
+}

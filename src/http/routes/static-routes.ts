@@ -1,0 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { packageRoot } from '../../lib/package-root.ts';
+
+/** Folder of the CSS and the one small script, read from src/ both under tsx and from the bundled dist/ build. */
+export const publicDir = (): string => join(packageRoot(), 'src', 'http', 'public');
+
+const FILES: Record<string, string> = {
+  'style.css': 'text/css; charset=utf-8',
+  'copy.js': 'text/javascript; charset=utf-8',
+};
+
+/** Serves the fixed list of files under /static/ (no directory walking, so no path traversal). */
+export async function staticRoutes(app: FastifyInstance): Promise<void> {
+  for (const [name, type] of Object.entries(FILES)) {
+    const body = readFileSync(join(publicDir(), name));
+    app.get(`/static/${name}`, async (_request, reply) => reply.type(type).header('cache-control', 'public, max-age=3600').send(body));
+  }
+}

@@ -1,0 +1,23 @@
+import type { AppDeps } from '../deps.ts';
+import { SessionService } from '../modules/sessions/session.service.ts';
+import { EnrollmentService } from '../modules/two-factor/enrollment.service.ts';
+import { TwoFactorRepository } from '../modules/two-factor/two-factor.repository.ts';
+import { UsersService } from '../modules/users/users.service.ts';
+
+/** The services routes use, built once per app from its deps (`app.services`). */
+export interface HttpServices {
+  users: UsersService;
+  sessions: SessionService;
+  twoFactor: TwoFactorRepository;
+  enrollment: EnrollmentService;
+}
+
+/** Builds the services for one app instance (no singletons). */
+export function createServices(deps: AppDeps): HttpServices {
+  return {
+    users: new UsersService(deps),
+    sessions: new SessionService(deps),
+    twoFactor: new TwoFactorRepository(deps.db, deps.secretBox),
+    enrollment: new EnrollmentService(deps),
+  };
+}

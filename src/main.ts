@@ -1,0 +1,109 @@
+import { pathToFileURL } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from './config.ts';
+import { openDatabase } from './db/open-database.ts';
+import { createDeps } from './deps.ts';
+import { buildApp } from './http/build-app.ts';
+import { createLogger } from './http/logger.ts';
+import { formatSummary } from './migrate/migration-report.ts';
+import { MigrationRunner } from './migrate/migration-runner.ts';
+
+/** Options of {@link serve}. */
+export interface ServeOptions {
+  /** Apply pending migrations before listening (default true; `crew serve --no-migrate` passes false). */
+  migrate?: boolean;
+  /** Configuration to use instead of loadConfig() (tests). */
+  config?: Config;
+  /** Where report lines and the URL go; default console.log. */
+  print?: (line: string) => void;
+  /** Install SIGTERM/SIGINT handlers that close gracefully (default true). */
+  handleSignals?: boolean;
+}
+
+/** A running server. */
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  /** Stops accepting connections, finishes in-flight requests, closes the database. */
+  close(): Promise<void>;
+}
+
+/** Thrown when start-up migrations fail; the CLI exits 1 (the report was already printed). */
+export class ServeMigrationError extends Error {
+  override name = 'ServeMigrationError';
+  readonly exitCode = 1;
+}
+
+/** How long graceful shutdown may take before the process exits anyway (ms). */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/**
+ * `crew serve`: loadConfig → openDatabase → apply pending migrations (printing the report and summary) → buildApp →
+ * listen; prints the URL. Throws ConfigError / DatabaseOpenError / ServeMigrationError for the CLI to report.
+ * @example const server = await serve({ migrate: true }); // … await server.close();
+ */
+export async function serve(options: ServeOptions = {}): Promise<RunningServer> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const config = options.config ?? loadConfig();
+  const open = await openDatabase(config.database);
+  let app: FastifyInstance | null = null;
+  try {
+    if (options.migrate ?? true) {
+      const runner = new MigrationRunner(open, {
+        backup: { keep: config.backupsToKeep },
+        ...(config.migrationsDir ? { migrationsDir: config.migrationsDir } : {}),
+        onLine: print,
+      });
+      const report = await runner.migrate();
+      for (const line of formatSummary(report)) print(line);
+      if (!report.ok) throw new ServeMigrationError('migrations failed; the server was not started');
+    }
+    app = await buildApp(createDeps(config, open, { logger: createLogger(config) }));
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app?.close().catch(() => {});
+    await open.close().catch(() => {});
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host === '127.0.0.1' || host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${port}`;
+  print(`Production Crew is listening on ${url}`);
+
+  const running = app;
+  let closing: Promise<void> | null = null;
+  const close = () => (closing ??= (async () => {
+    // Fastify stops accepting connections and waits for in-flight requests (return503OnClosing for keep-alive ones).
+    await running.close();
+    await open.close();
+  })());
+  if (options.handleSignals ?? true) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      running.log.info({ signal }, 'shutting down');
+      const timer = setTimeout(() => {
+        running.log.error('graceful shutdown timed out; exiting');
+        process.exit(1);
+      }, SHUTDOWN_TIMEOUT_MS);
+      timer.unref();
+      close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          running.log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return { app: running, url, close };
+}
+
+// `node dist/main.js` (or `tsx src/main.ts`) serves directly.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  serve({ migrate: !process.argv.includes('--no-migrate') }).catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  });
+}

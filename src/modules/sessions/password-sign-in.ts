@@ -1,0 +1,50 @@
+import type { AppDb } from '../../db/database.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { recordSecurityEvent, type RequestMeta } from '../audit/security-events.ts';
+import type { TwoFactorRepository } from '../two-factor/two-factor.repository.ts';
+import type { User } from '../users/users.repository.ts';
+import type { UsersService } from '../users/users.service.ts';
+import type { IssuedSession, SessionService } from './session.service.ts';
+
+/** The outcome of a correct password: a full session, or a pending one that only allows the second factor. */
+export interface PasswordSignIn {
+  status: 'authenticated' | 'two_factor_required';
+  user: User;
+  issued: IssuedSession;
+}
+
+/** What {@link signInWithPassword} needs. */
+export interface PasswordSignInDeps {
+  db: AppDb;
+  clock: Clock;
+  users: UsersService;
+  sessions: SessionService;
+  twoFactor: TwoFactorRepository;
+}
+
+/**
+ * First sign-in step: checks the password (same answer and time for unknown users), drops the previous session
+ * (no fixation, OWASP ASVS 3.2.1) and issues a new one — `pending_two_factor` (5 min, nothing else allowed) when the
+ * user has 2FA enabled, else `authenticated`. Returns null for wrong credentials.
+ * @example const result = await signInWithPassword(deps, { username, password }, { previousSessionId, meta });
+ */
+export async function signInWithPassword(
+  deps: PasswordSignInDeps,
+  input: { username: string; password: string },
+  options: { previousSessionId?: string | null; meta?: RequestMeta } = {},
+): Promise<PasswordSignIn | null> {
+  const user = await deps.users.verifyPassword(input.username, input.password, options.meta);
+  if (!user) return null;
+  if (options.previousSessionId) await deps.sessions.destroySession(options.previousSessionId);
+  const record = await deps.twoFactor.findByUserId(user.id);
+  const needsSecondFactor = record?.enabled === true;
+  const issued = await deps.sessions.createSession(user.id, needsSecondFactor ? 'pending_two_factor' : 'authenticated', options.meta);
+  await recordSecurityEvent(deps.db, {
+    userId: user.id,
+    type: 'sign_in_password',
+    meta: options.meta,
+    detail: { secondFactor: needsSecondFactor ? 'required' : 'not_enabled' },
+    at: deps.clock.now(),
+  });
+  return { status: needsSecondFactor ? 'two_factor_required' : 'authenticated', user, issued };
+}

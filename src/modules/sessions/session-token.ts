@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import type { RandomSource } from '../../lib/random.ts';
+
+/** Bytes of randomness in a session token: 256 bits (OWASP Session Management Cheat Sheet asks for at least 64). */
+export const SESSION_TOKEN_BYTES = 32;
+
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Generates a session token: 256 bits from the CSPRNG as 43 base64url characters (OWASP ASVS 3.2.2).
+ * @example const token = generateSessionToken(systemRandom);
+ */
+export function generateSessionToken(random: RandomSource): string {
+  return random.bytes(SESSION_TOKEN_BYTES).toString('base64url');
+}
+
+/**
+ * The SHA-256 (hex) of a token: the only form stored, so a database leak yields no usable cookie (Lucia's design).
+ * @example sessions.id === hashSessionToken(cookieValue)
+ */
+export function hashSessionToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Tells whether a cookie value has the shape of a token (checked before any database work). */
+export function isSessionTokenShaped(value: unknown): value is string {
+  return typeof value === 'string' && TOKEN_PATTERN.test(value);
+}

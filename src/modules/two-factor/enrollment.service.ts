@@ -1,0 +1,105 @@
+import type { Config } from '../../config.ts';
+import type { AppDb } from '../../db/database.ts';
+import { AppError } from '../../lib/app-error.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { RandomSource } from '../../lib/random.ts';
+import type { SecretBox } from '../../lib/secret-box.ts';
+import { recordSecurityEvent, type RequestMeta } from '../audit/security-events.ts';
+import { generateBackupCodes, hashBackupCodes } from './backup-codes.ts';
+import { claimTotpStep } from './claim-totp-step.ts';
+import { buildOtpauthUri, formatSecretForManualEntry } from './otpauth-uri.ts';
+import { renderQrSvg } from './qr-code.ts';
+import { generateTotpSecret, verifyTotp } from './totp.ts';
+import { TwoFactorRepository } from './two-factor.repository.ts';
+
+/** What the set-up page and POST /api/2fa/setup show: the secret three ways. */
+export interface EnrollmentDetails {
+  secret: string;
+  /** The secret in space-separated groups of four, for typing by hand. */
+  manualEntryKey: string;
+  otpauthUri: string;
+  qrSvg: string;
+}
+
+/** The answer of GET /api/2fa/status. */
+export interface TwoFactorStatus {
+  enabled: boolean;
+  createdAt: Date | null;
+  backupCodesRemaining: number;
+}
+
+/** Dependencies of {@link EnrollmentService}. */
+export interface EnrollmentDeps {
+  db: AppDb;
+  clock: Clock;
+  random: RandomSource;
+  secretBox: SecretBox;
+  config: Pick<Config, 'issuer'>;
+}
+
+/**
+ * Enrolment in TOTP two-factor authentication: set-up (a new secret, not yet enabled), confirmation with a code
+ * (RFC 6238, ±1 step), and one-time backup codes (NIST SP 800-63B §5.1.2).
+ * @example const details = await enrollment.begin(user); const codes = await enrollment.confirm(user, '123456');
+ */
+export class EnrollmentService {
+  readonly #deps: EnrollmentDeps;
+  readonly #repo: TwoFactorRepository;
+
+  constructor(deps: EnrollmentDeps) {
+    this.#deps = deps;
+    this.#repo = new TwoFactorRepository(deps.db, deps.secretBox);
+  }
+
+  /** Reports whether 2FA is enabled and how many backup codes are left. */
+  async status(userId: number): Promise<TwoFactorStatus> {
+    const record = await this.#repo.findByUserId(userId);
+    if (!record?.enabled) return { enabled: false, createdAt: null, backupCodesRemaining: 0 };
+    return { enabled: true, createdAt: record.createdAt, backupCodesRemaining: record.backupCodeHashes.length };
+  }
+
+  /** Creates or replaces the not-yet-enabled secret (160 bits from the CSPRNG); 409 if 2FA is already enabled. */
+  async begin(user: { id: number; username: string }, meta?: RequestMeta): Promise<EnrollmentDetails> {
+    const secret = generateTotpSecret(this.#deps.random);
+    const now = this.#deps.clock.now();
+    if (!(await this.#repo.savePendingSecret(user.id, secret, now.getTime()))) throw new AppError('two_factor_already_enabled');
+    await recordSecurityEvent(this.#deps.db, { userId: user.id, type: 'two_factor_setup', meta, at: now });
+    return this.#details(user.username, secret);
+  }
+
+  /** The details of a set-up in progress (for re-showing the QR page), or null if there is none. */
+  async pending(user: { id: number; username: string }): Promise<EnrollmentDetails | null> {
+    const record = await this.#repo.findByUserId(user.id);
+    if (!record || record.enabled) return null;
+    return this.#details(user.username, this.#repo.revealSecret(record));
+  }
+
+  /**
+   * Checks the first code and enables 2FA, returning 10 new backup codes (shown once, stored only as argon2id hashes).
+   * A wrong code throws invalid_code and writes nothing; the accepted step is claimed so it cannot be replayed.
+   */
+  async confirm(user: { id: number }, code: string, meta?: RequestMeta): Promise<string[]> {
+    const record = await this.#repo.findByUserId(user.id);
+    if (!record) throw new AppError('two_factor_not_set_up');
+    if (record.enabled) throw new AppError('two_factor_already_enabled');
+    const now = this.#deps.clock.now();
+    const step = verifyTotp({ secret: this.#repo.revealSecret(record), code, at: now, window: 1, lastUsedStep: record.lastUsedTotpStep });
+    if (step === null) throw new AppError('invalid_code');
+    const codes = generateBackupCodes(this.#deps.random, 10);
+    const hashes = await hashBackupCodes(codes);
+    await this.#deps.db.transaction().execute(async (trx) => {
+      // RFC 6238 §5.2: record the accepted step first, by compare-and-swap, so the same code cannot be used again.
+      if (!(await claimTotpStep(trx, user.id, step, now.getTime()))) throw new AppError('invalid_code');
+      if (!(await this.#repo.markEnabled(user.id, record.storedSecret, hashes, now.getTime(), trx))) {
+        throw new AppError('two_factor_not_set_up', 'The set-up changed meanwhile; start again.');
+      }
+      await recordSecurityEvent(trx, { userId: user.id, type: 'two_factor_enabled', meta, at: now });
+    });
+    return codes;
+  }
+
+  async #details(accountName: string, secret: string): Promise<EnrollmentDetails> {
+    const otpauthUri = buildOtpauthUri({ issuer: this.#deps.config.issuer, accountName, secret });
+    return { secret, manualEntryKey: formatSecretForManualEntry(secret), otpauthUri, qrSvg: await renderQrSvg(otpauthUri) };
+  }
+}

@@ -1,0 +1,107 @@
+// End to end in a real Chromium (Debian's /usr/bin/chromium, never a downloaded browser): register → security
+// settings → Enable 2FA → decode the QR code from a screenshot with zbarimg → type the TOTP code → backup codes.
+// Screenshots of each page go to docs/screenshots/.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { openDatabase, type OpenDatabase } from '../../src/db/open-database.ts';
+import { createDeps } from '../../src/deps.ts';
+import { buildApp } from '../../src/http/build-app.ts';
+import { MigrationRunner } from '../../src/migrate/migration-runner.ts';
+import { generateTotp } from '../../src/modules/two-factor/totp.ts';
+import type { FastifyInstance } from 'fastify';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = resolve('docs/screenshots');
+
+describe('enrolment in a real browser', () => {
+  let dir: string;
+  let open: OpenDatabase;
+  let app: FastifyInstance;
+  let browser: Browser;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package "chromium"`);
+    mkdirSync(SHOTS, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), 'crew-e2e-'));
+    const config = loadConfig({ DATABASE_URL: join(dir, 'production_crew.db') }, dir);
+    open = await openDatabase(config.database);
+    const report = await new MigrationRunner(open, { backup: false }).migrate();
+    expect(report.ok).toBe(true);
+    app = await buildApp(createDeps(config, open, { logger: false }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await open?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('register → Enable 2FA → scan QR → enter code → backup codes', async () => {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    const page = await context.newPage();
+    const cspViolations: string[] = [];
+    page.on('console', (msg) => {
+      if (/Content.Security.Policy|Refused to/i.test(msg.text())) cspViolations.push(msg.text());
+    });
+
+    await page.goto(`${baseUrl}/login`);
+    await page.screenshot({ path: join(SHOTS, 'login.png'), fullPage: true });
+
+    await page.goto(`${baseUrl}/register`);
+    await page.getByLabel('Username').fill('quinn');
+    await page.getByLabel('E-mail (optional)').fill('quinn@example.com');
+    await page.getByLabel('Password').fill('a long and memorable passphrase');
+    await page.screenshot({ path: join(SHOTS, 'register.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL(`${baseUrl}/`);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toContain('Welcome, quinn');
+    await page.screenshot({ path: join(SHOTS, 'home.png'), fullPage: true });
+
+    await page.getByRole('link', { name: 'Security', exact: true }).click();
+    await page.waitForURL(`${baseUrl}/settings/security`);
+    await page.screenshot({ path: join(SHOTS, 'security-settings.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Enable 2FA' }).click();
+    await page.waitForURL(`${baseUrl}/settings/security/2fa/setup`);
+    await page.screenshot({ path: join(SHOTS, 'two-factor-setup.png'), fullPage: true });
+    const qrPath = join(SHOTS, 'qr-code.png');
+    await page.locator('#qr-code svg').screenshot({ path: qrPath });
+
+    const uri = execFileSync('zbarimg', ['--raw', '-q', qrPath], { encoding: 'utf8' }).trim();
+    expect(uri).toMatch(/^otpauth:\/\/totp\/Production%20Crew:quinn\?/);
+    const secret = new URL(uri).searchParams.get('secret')!;
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    const manualKey = (await page.locator('#manual-key').textContent())!.replace(/\s+/g, '');
+    expect(manualKey).toBe(secret);
+
+    await page.getByLabel('Code from the app').fill(generateTotp(secret, new Date()));
+    await page.getByRole('button', { name: 'Verify and enable' }).click();
+    await page.getByRole('heading', { name: 'Two-factor authentication is on' }).waitFor();
+    const codes = await page.locator('#backup-codes code').allTextContents();
+    expect(codes).toHaveLength(10);
+    // copy.js (external, CSP-allowed) reveals the Copy button.
+    await expect(page.getByRole('button', { name: 'Copy' }).isVisible()).resolves.toBe(true);
+    const download = await page.getByRole('link', { name: 'Download as .txt' }).getAttribute('href');
+    expect(decodeURIComponent(download!.replace(/^data:text\/plain;charset=utf-8,/, ''))).toContain(codes[0]);
+    await page.screenshot({ path: join(SHOTS, 'backup-codes.png'), fullPage: true });
+
+    await page.getByRole('link', { name: 'I have saved my codes' }).click();
+    await page.waitForURL(`${baseUrl}/settings/security`);
+    await expect(page.locator('#two-factor-status').textContent()).resolves.toContain('Backup codes left: 10');
+    await page.screenshot({ path: join(SHOTS, 'security-settings-enabled.png'), fullPage: true });
+
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+});
