@@ -1,12 +1,15 @@
 // Benchmarks, reported as ratios to a baseline measured in the same run (machines here are shared
 // and noisy, so absolute times mean little). Run with `npm run bench`; results go to bench/results.md.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { openDatabase } from '../src/db/open-database.ts';
 import { MigrationRunner } from '../src/migrate/migration-runner.ts';
+import { hashSecret, verifySecret } from '../src/lib/password-hash.ts';
+import { systemRandom } from '../src/lib/random.ts';
+import { findBackupCode, generateBackupCodes, hashBackupCodes } from '../src/modules/two-factor/backup-codes.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
@@ -44,11 +47,13 @@ try {
   const runnerTimes: number[] = [];
   const rawTimes: number[] = [];
   let ddl: string[] = [];
+  let migrationCount = 0;
   for (let i = 0; i < RUNS; i++) {
     const path = join(dir, `fresh-${i}.db`);
     const open = await openDatabase({ kind: 'sqlite', path });
     if (i === 0) {
       const dry = await new MigrationRunner(open, { backup: false }).migrate({ dryRun: true });
+      migrationCount = dry.results.length;
       ddl = dry.results.flatMap((r) => r.sql ?? []).filter((s) => !/pragma_table_info/.test(s)).map((s) => s.replace(/; -- parameters:.*$/, ''));
     }
     const start = performance.now();
@@ -66,7 +71,47 @@ try {
   }
   const r = median(runnerTimes);
   const b = median(rawTimes);
-  rows.push(`| migrate a fresh SQLite database (5 migrations) | same DDL, raw, one transaction | ${r.toFixed(1)} ms | ${b.toFixed(1)} ms | **${(r / b).toFixed(1)}×** |`);
+  rows.push(`| migrate a fresh SQLite database (${migrationCount} migrations) | same DDL, raw, one transaction | ${r.toFixed(1)} ms | ${b.toFixed(1)} ms | **${(r / b).toFixed(1)}×** |`);
+
+  // 3. Second-factor cost: checking a backup code (argon2id against all 10 stored hashes, in parallel on
+  //    libuv's pool) vs one password verification (a single argon2id), the floor of any sign-in.
+  const codes = generateBackupCodes(systemRandom, 10);
+  const hashes = await hashBackupCodes(codes);
+  const pw = await hashSecret('correct horse battery staple');
+  const backupTimes: number[] = [];
+  const passwordTimes: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    let t = performance.now();
+    await verifySecret(pw, 'correct horse battery staple');
+    passwordTimes.push(performance.now() - t);
+    t = performance.now();
+    if ((await findBackupCode(hashes, codes[9]!)) !== 9) throw new Error('backup code not found');
+    backupTimes.push(performance.now() - t);
+  }
+  const bc = median(backupTimes);
+  const pv = median(passwordTimes);
+  rows.push(`| check a backup code (10 argon2id hashes) | one password verification | ${bc.toFixed(0)} ms | ${pv.toFixed(0)} ms | **${(bc / pv).toFixed(1)}×** |`);
+
+  // 4. Memory: resident set of an idle \`crew serve\` vs an idle bare Node.js process.
+  const rss = async (args: string[], env: Record<string, string>, ready: RegExp) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`not ready: ${out}`)), 20_000);
+      child.stdout!.on('data', (d) => {
+        out += d;
+        if (ready.test(out)) { clearTimeout(timer); res(); }
+      });
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('close', r));
+    return kb / 1024;
+  };
+  const serveMb = await rss([BIN, 'serve'], { DATABASE_URL: dbPath, PORT: '0' }, /listening on/);
+  const bareMb = await rss(['-e', "console.log('ready'); setInterval(() => {}, 1000)"], {}, /ready/);
+  rows.push(`| resident memory, idle \`crew serve\` | idle \`node\` process | ${serveMb.toFixed(0)} MiB | ${bareMb.toFixed(0)} MiB | **${(serveMb / bareMb).toFixed(1)}×** |`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

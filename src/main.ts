@@ -6,7 +6,7 @@ import { createDeps } from './deps.ts';
 import { buildApp } from './http/build-app.ts';
 import { createLogger } from './http/logger.ts';
 import { formatSummary } from './migrate/migration-report.ts';
-import { MigrationRunner } from './migrate/migration-runner.ts';
+import { runnerFromConfig } from './migrate/runner-from-config.ts';
 
 /** Options of {@link serve}. */
 export interface ServeOptions {
@@ -49,12 +49,7 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   let app: FastifyInstance | null = null;
   try {
     if (options.migrate ?? true) {
-      const runner = new MigrationRunner(open, {
-        backup: { keep: config.backupsToKeep },
-        ...(config.migrationsDir ? { migrationsDir: config.migrationsDir } : {}),
-        onLine: print,
-      });
-      const report = await runner.migrate();
+      const report = await runnerFromConfig(open, config, { onLine: print }).migrate();
       for (const line of formatSummary(report)) print(line);
       if (!report.ok) throw new ServeMigrationError('migrations failed; the server was not started');
     }

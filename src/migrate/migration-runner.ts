@@ -259,7 +259,8 @@ export class MigrationRunner {
     } else if (!isEmptyDrift(drift)) {
       throw new Error(`after up(), the schema still lacks: ${describeDrift(drift).join('; ')}`);
     }
-    if (adopting || creates.length === 0) this.#line('✓ All required columns present', lines);
+    const addsColumns = Object.values(mod.expects).some((cols) => Object.values(cols).some((c) => c !== 'required'));
+    if (adopting || (creates.length === 0 && addsColumns)) this.#line('✓ All required columns present', lines);
     return adopting;
   }
 

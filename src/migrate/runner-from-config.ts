@@ -1,0 +1,25 @@
+import type { Config } from '../config.ts';
+import type { OpenDatabase } from '../db/open-database.ts';
+import { encryptionKeysFor } from '../deps.ts';
+import { SecretBox } from '../lib/secret-box.ts';
+import { MigrationRunner } from './migration-runner.ts';
+
+/**
+ * The MigrationRunner that `crew migrate` and `crew serve` use: migrations folder, backups kept and
+ * the secret-encryption key all come from the configuration.
+ */
+export function runnerFromConfig(
+  open: OpenDatabase,
+  config: Config,
+  options: { onLine?: (line: string) => void; backup?: boolean; allowChanged?: boolean } = {},
+): MigrationRunner {
+  let box: SecretBox | undefined;
+  return new MigrationRunner(open, {
+    migrationsDir: config.migrationsDir ?? undefined,
+    backup: options.backup === false ? false : { keep: config.backupsToKeep },
+    allowChanged: options.allowChanged ?? false,
+    onLine: options.onLine,
+    // The key is loaded only when a migration asks for it, so `--list` never creates a key file.
+    encryptSecret: (plain) => (box ??= new SecretBox(encryptionKeysFor(config, open))).encrypt(plain),
+  });
+}
