@@ -1,8 +1,10 @@
-import type { Kysely, KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, UnknownRow } from 'kysely';
+import type { Kysely } from 'kysely';
+import { CaptureSqlPlugin } from './capture-sql-plugin.ts';
+import { upOrAdopt } from './up-or-adopt.ts';
 import type { OpenDatabase } from '../db/open-database.ts';
 import { readApplied, ensureBookkeeping, recordApplied, forgetApplied, updateChecksum, type AppliedMigration } from './bookkeeping.ts';
 import { discoverMigrations } from './discover.ts';
-import { addColumn, describeDrift, findDrift, isEmptyDrift } from './expectations.ts';
+import { describeDrift, findDrift } from './expectations.ts';
 import { columnsOf, listTables } from './introspect.ts';
 import { loadMigration } from './load-migration.ts';
 import { withMigrationLock } from './migration-lock.ts';
@@ -27,22 +29,6 @@ export interface RunnerOptions {
 }
 
 class DryRunRollback extends Error {}
-
-/** Captures the SQL a dry run would execute. */
-class CaptureSqlPlugin implements KyselyPlugin {
-  constructor(
-    private readonly db: Kysely<any>,
-    private readonly out: string[],
-  ) {}
-  transformQuery(args: PluginTransformQueryArgs) {
-    const compiled = this.db.getExecutor().compileQuery(args.node, args.queryId);
-    this.out.push(compiled.parameters.length ? `${compiled.sql}; -- parameters: ${JSON.stringify(compiled.parameters)}` : `${compiled.sql};`);
-    return args.node;
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
-  }
-}
 
 /**
  * Discovers, plans and applies migrations: each one and its bookkeeping row in ONE transaction,
@@ -223,45 +209,9 @@ export class MigrationRunner {
     }
   }
 
-  /** Runs `up`, or adopts tables that already exist (verifying columns, adding the safe ones). Returns true when adopted. */
-  async #upOrAdopt(trx: Kysely<any>, mod: MigrationModule, lines: string[]): Promise<boolean> {
-    const dialect = this.#open.dialect;
-    const creates = mod.creates ?? [];
-    const existing: string[] = [];
-    for (const t of creates) if ((await columnsOf(trx, dialect, t)) !== null) existing.push(t);
-    if (existing.length > 0 && existing.length < creates.length) {
-      throw new Error(`found ${existing.join(', ')} but not ${creates.filter((t) => !existing.includes(t)).join(', ')}; a half-made schema needs a person to decide`);
-    }
-    const adopting = creates.length > 0 && existing.length === creates.length;
-    if (adopting) {
-      for (const t of creates) this.#line(`✓ ${t} table already exists`, lines);
-    } else {
-      await mod.up(trx, this.#context(trx, lines));
-    }
-    const drift = await findDrift(trx, dialect, mod.expects);
-    if (adopting && !isEmptyDrift(drift)) {
-      const unsafe: string[] = [];
-      for (const [table, cols] of Object.entries(drift.missingColumns)) {
-        for (const col of cols) {
-          const spec = mod.expects[table]![col]!;
-          if (spec === 'required') unsafe.push(`${table}.${col}`);
-        }
-      }
-      if (unsafe.length > 0 || drift.missingTables.length > 0) {
-        throw new Error(`cannot adopt the existing table(s): missing ${[...drift.missingTables.map((t) => `table ${t}`), ...unsafe].join(', ')}, which cannot be added safely`);
-      }
-      for (const [table, cols] of Object.entries(drift.missingColumns)) {
-        for (const col of cols) {
-          await addColumn(trx, dialect, table, col, mod.expects[table]![col] as Exclude<(typeof mod.expects)[string][string], 'required'>);
-          this.#line(`✓ added missing column ${table}.${col}`, lines);
-        }
-      }
-    } else if (!isEmptyDrift(drift)) {
-      throw new Error(`after up(), the schema still lacks: ${describeDrift(drift).join('; ')}`);
-    }
-    const addsColumns = Object.values(mod.expects).some((cols) => Object.values(cols).some((c) => c !== 'required'));
-    if (adopting || (creates.length === 0 && addsColumns)) this.#line('✓ All required columns present', lines);
-    return adopting;
+  /** Runs `up`, or adopts the tables it would create; returns true when adopted. */
+  #upOrAdopt(trx: Kysely<any>, mod: MigrationModule, lines: string[]): Promise<boolean> {
+    return upOrAdopt(trx, this.#open.dialect, mod, this.#context(trx, lines));
   }
 
   async #dryRun(db: Kysely<any>, pending: MigrationFile[], lines: string[]): Promise<MigrationResult[]> {
