@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { AppError } from '../lib/app-error.ts';
 import './fastify-types.ts';
@@ -17,6 +17,10 @@ import { accountApiRoutes } from './routes/account-api.ts';
 import { authApiRoutes } from './routes/auth-api.ts';
 import { authPageRoutes } from './routes/auth-pages.ts';
 import { homePageRoutes, securityPageRoutes } from './routes/account-pages.ts';
+import { twoFactorSignInApiRoutes } from './routes/sign-in-api.ts';
+import { twoFactorSignInPageRoutes } from './routes/sign-in-pages.ts';
+import { twoFactorManagementApiRoutes } from './routes/two-factor-manage-api.ts';
+import { twoFactorManagementPageRoutes } from './routes/two-factor-manage-pages.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { staticRoutes } from './routes/static-routes.ts';
 import { createServices } from './services.ts';
@@ -24,12 +28,18 @@ import { createServices } from './services.ts';
 /** Largest request body accepted (bytes); larger ones get 413 before they are read. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
+/** Options of {@link buildApp} that are not dependencies. */
+export interface BuildAppOptions {
+  /** Called for every route as it is registered (tests use it to walk every route through the auth gates). */
+  onRoute?: (route: RouteOptions) => void;
+}
+
 /**
  * Builds the Fastify app (never listens): plugins, then route groups, each group an encapsulated context whose
  * hooks are its gates (requireSession, JSON-only, CSRF). To add routes, register them in the fitting group below.
  * @example const app = await buildApp(deps); const res = await app.inject({ method: 'GET', url: '/healthz' });
  */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const logging = deps.logger === false ? { logger: false as const } : { loggerInstance: deps.logger ?? createLogger(deps.config) };
   const app = Fastify({
     ...logging,
@@ -39,6 +49,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // No type coercion: `{"code": 123456}` is a wrong type (400), not silently a string.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true } },
   });
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   app.decorate('deps', deps);
   app.decorate('services', createServices(deps));
 
@@ -67,8 +78,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         signedIn.addHook('onRequest', requireSession({ allowWithoutTwoFactor: true }));
         await signedIn.register(accountApiRoutes); // /me, /2fa/status, /2fa/setup, /2fa/enable
       });
-      // Next: the second sign-in step — `requireSession({ state: 'pending_two_factor' })` — and the routes that need
-      // a full session with 2FA policy enforced — `requireSession()` — go in their own contexts here.
+      // The second sign-in step: only a pending two-factor session gets in; it grants nothing else (issue 4).
+      await api.register(async (pending) => {
+        pending.addHook('onRequest', requireSession({ state: 'pending_two_factor' }));
+        await pending.register(twoFactorSignInApiRoutes); // /auth/login/two-factor
+      });
+      await api.register(async (full) => {
+        full.addHook('onRequest', requireSession());
+        await full.register(twoFactorManagementApiRoutes); // /2fa/backup-codes/regenerate, /2fa/disable
+      });
     },
     { prefix: '/api' },
   );
@@ -78,9 +96,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await pages.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
     pages.addHook('preValidation', verifyCsrf);
     await pages.register(authPageRoutes); // /login, /register, /logout
+    await pages.register(async (pending) => {
+      pending.addHook('onRequest', requireSession({ state: 'pending_two_factor' }));
+      await pending.register(twoFactorSignInPageRoutes); // /login/two-factor
+    });
     await pages.register(async (full) => {
       full.addHook('onRequest', requireSession());
       await full.register(homePageRoutes); // /
+      await full.register(twoFactorManagementPageRoutes); // regenerate backup codes, disable 2FA (forms on /settings/security)
     });
     await pages.register(async (enrol) => {
       enrol.addHook('onRequest', requireSession({ allowWithoutTwoFactor: true }));

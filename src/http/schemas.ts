@@ -1,6 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-/** The contract's error answer `{ error: { code, message } }`. */
+/**
+ * The contract's error answer `{ error: { code, message } }`; a 429 also carries `retryAfterSeconds`, both inside
+ * `error` and beside it, so clients reading either place find it.
+ */
 export const ErrorResponse = Type.Object({
   error: Type.Object({
     code: Type.String(),
@@ -8,6 +11,7 @@ export const ErrorResponse = Type.Object({
     retryAfterSeconds: Type.Optional(Type.Integer()),
     details: Type.Optional(Type.Unknown()),
   }),
+  retryAfterSeconds: Type.Optional(Type.Integer()),
 });
 
 /** The public face of a user in API answers (the response schema drops every other field). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createDeps, type AppDeps } from '../../src/deps.ts';
-import { buildApp } from '../../src/http/build-app.ts';
+import { buildApp, type BuildAppOptions } from '../../src/http/build-app.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { createMigratedDatabase, type TestDatabase } from '../helpers/test-database.ts';
 import type { OpenDatabase } from '../../src/db/open-database.ts';
@@ -18,13 +18,15 @@ export interface TestApp {
 
 /**
  * Builds the app on a fresh database of `kind`. SQLite uses the generated key file; PostgreSQL a random
- * CREW_ENCRYPTION_KEY. `env` adds environment variables (e.g. CREW_REQUIRE_2FA); `extend` registers extra test routes.
+ * CREW_ENCRYPTION_KEY. `env` adds environment variables (e.g. CREW_REQUIRE_2FA); `extend` registers extra test routes;
+ * `buildOptions` reaches buildApp (e.g. an onRoute listener).
  */
 export async function createTestApp(
   kind: 'sqlite' | 'postgres',
   env: Record<string, string> = {},
   logger: AppDeps['logger'] = false,
   extend?: (app: FastifyInstance) => Promise<void>,
+  buildOptions: BuildAppOptions = {},
 ): Promise<TestApp> {
   const database = await createMigratedDatabase(kind);
   const base: Record<string, string> = { DATABASE_URL: database.url, CREW_AUTH_RATE_LIMIT: '1000/minute', ...env };
@@ -32,7 +34,7 @@ export async function createTestApp(
   const config: Config = loadConfig(base, database.dir);
   const clock = new ManualClock(new Date());
   const deps = createDeps(config, database.open, { clock, logger });
-  const app = await buildApp(deps);
+  const app = await buildApp(deps, buildOptions);
   if (extend) await extend(app);
   await app.ready();
   return {

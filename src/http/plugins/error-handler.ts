@@ -30,14 +30,15 @@ export function toAppError(error: unknown): AppError {
   return new AppError('internal', undefined, {}, { cause: error });
 }
 
-/** Sends an AppError as `{ error: { code, message } }` (API) or as an HTML page (pages). */
+/** Sends an AppError as `{ error: { code, message } }` (API; a 429 adds `retryAfterSeconds`) or as an HTML page (pages). */
 export async function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): Promise<FastifyReply> {
   if (error.extra.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.extra.retryAfterSeconds));
   if (isApi(request)) {
     const body: { code: string; message: string; retryAfterSeconds?: number; details?: unknown } = { code: error.code, message: error.message };
     if (error.extra.retryAfterSeconds !== undefined) body.retryAfterSeconds = error.extra.retryAfterSeconds;
     if (error.extra.details !== undefined) body.details = error.extra.details;
-    return reply.code(error.statusCode).header('cache-control', 'no-store').send({ error: body });
+    const retry = error.extra.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.extra.retryAfterSeconds };
+    return reply.code(error.statusCode).header('cache-control', 'no-store').send({ error: body, ...retry });
   }
   if (error.code === 'not_authenticated') return reply.redirect('/login', 303);
   return reply.page('error', { title: 'Error', status: error.statusCode, message: error.message }, error.statusCode);

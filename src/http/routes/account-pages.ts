@@ -1,13 +1,33 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
-import { listSecurityEvents, type SecurityEventType } from '../../modules/audit/security-events.ts';
+import { listSecurityEvents, type SecurityEvent, type SecurityEventType } from '../../modules/audit/security-events.ts';
+import { formatUtc, formatWait } from '../format-wait.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { mustEnrol } from '../plugins/require-session.ts';
 import { compactCode } from '../schemas.ts';
 
 const CsrfForm = Type.Object({ _csrf: Type.String({ maxLength: 200 }) });
 const CodeForm = Type.Object({ code: Type.String({ maxLength: 64 }), _csrf: Type.String({ maxLength: 200 }) });
+const NoticeQuery = Type.Object({ notice: Type.Optional(Type.String({ maxLength: 40 })) });
+
+/** How many of the newest security events /settings/security lists (enough to show a whole lockout and what led to it). */
+export const SECURITY_EVENTS_SHOWN = 50;
+
+/** With this many backup codes or fewer left, the pages urge the user to generate new ones. */
+export const LOW_BACKUP_CODES_WARNING = 3;
+
+/** Messages a redirect may ask a page to show (`?notice=…`); unknown values show nothing, so the query carries no text. */
+const NOTICES: Record<string, string> = {
+  'backup-code': 'You signed in with a backup code. That code has now been used and will not work again.',
+  'two-factor-disabled': 'Two-factor authentication is off. Your other signed-in sessions were signed out.',
+};
+
+/** The notice text for a `?notice=` value, or null. */
+export function noticeFor(query: unknown): string | null {
+  const key = (query as { notice?: unknown } | undefined)?.notice;
+  return typeof key === 'string' && Object.hasOwn(NOTICES, key) ? NOTICES[key]! : null;
+}
 
 /** How each security event reads on the settings page. */
 export const EVENT_LABELS: Record<SecurityEventType, string> = {
@@ -27,17 +47,86 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   sign_out: 'Signed out',
 };
 
+/** One event as a sentence: its label plus the detail that matters (backup codes left, lockout length, which check). */
+export function describeSecurityEvent(event: Pick<SecurityEvent, 'type' | 'detail'>): string {
+  const label = EVENT_LABELS[event.type] ?? event.type;
+  const d = event.detail ?? {};
+  if (event.type === 'sign_in_with_backup_code' && typeof d.backupCodesRemaining === 'number') return `${label} (${d.backupCodesRemaining} left)`;
+  if (event.type === 'two_factor_lockout' && typeof d.lockedForSeconds === 'number') return `${label} for ${formatWait(d.lockedForSeconds)}`;
+  if (event.type === 'two_factor_code_failed') {
+    if (d.factor === 'password') return 'Wrong password while turning off two-factor authentication';
+    if (d.method === 'backup_code') return 'Wrong backup code';
+    if (d.purpose === 'disable') return `${label} while turning off two-factor authentication`;
+    if (d.purpose === 'regenerate_backup_codes') return `${label} while generating new backup codes`;
+  }
+  return label;
+}
+
 /** A data: URL of the backup codes as a .txt file: a download link that needs no script (CSP-safe). */
 function backupCodesDownloadHref(codes: readonly string[], issuer: string, username: string): string {
   const text = [`${issuer} backup codes for ${username}`, 'Each code works once.', '', ...codes, ''].join('\n');
   return `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`;
 }
 
+/** Shows freshly issued backup codes once (after enabling 2FA, or new ones after regenerating). */
+export function renderBackupCodesPage(
+  reply: FastifyReply,
+  codes: readonly string[],
+  issuer: string,
+  username: string,
+  heading?: { title: string; lead: string },
+): Promise<FastifyReply> {
+  return reply.page('backup-codes', {
+    title: heading?.title ?? 'Your backup codes',
+    heading: heading?.title ?? 'Two-factor authentication is on',
+    lead: heading?.lead ?? null,
+    codes,
+    downloadHref: backupCodesDownloadHref(codes, issuer, username),
+    scripts: ['/static/copy.js'],
+  });
+}
+
+/** A refusal shown beside the form that caused it on /settings/security. */
+export interface SecurityFormError {
+  form: 'regenerate' | 'disable';
+  message: string;
+}
+
+/**
+ * Renders /settings/security for the signed-in user: 2FA status, the enable / regenerate / disable forms and the
+ * SECURITY_EVENTS_SHOWN newest security events with readable labels and UTC times; `formError` puts a refusal next to its form.
+ */
+export async function renderSecurityPage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  extra: { notice?: string | null; formError?: SecurityFormError } = {},
+  statusCode = 200,
+): Promise<FastifyReply> {
+  const app = request.server;
+  const auth = request.auth!;
+  const [status, pending, events] = await Promise.all([
+    app.services.enrollment.status(auth.user.id),
+    app.services.twoFactor.findByUserId(auth.user.id),
+    listSecurityEvents(app.deps.db, auth.user.id, SECURITY_EVENTS_SHOWN),
+  ]);
+  return reply.page('security', {
+    title: 'Security settings',
+    status,
+    setupInProgress: pending !== null && !pending.enabled,
+    mustEnrol: mustEnrol(app.deps.config, auth),
+    lowBackupCodes: status.enabled && status.backupCodesRemaining <= LOW_BACKUP_CODES_WARNING,
+    notice: extra.notice ?? null,
+    formError: extra.formError ?? null,
+    events: events.map((e) => ({ label: describeSecurityEvent(e), at: formatUtc(e.createdAt), ip: e.ip })),
+  }, statusCode);
+}
+
 /** The home page, for fully signed-in users whom CREW_REQUIRE_2FA does not hold back. */
 export async function homePageRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/', async (request, reply) => {
+  app.get('/', { schema: { querystring: NoticeQuery } }, async (request, reply) => {
     const status = await app.services.enrollment.status(request.auth!.user.id);
-    return reply.page('home', { title: 'Home', status });
+    const lowBackupCodes = status.enabled && status.backupCodesRemaining <= LOW_BACKUP_CODES_WARNING;
+    return reply.page('home', { title: 'Home', status, notice: noticeFor(request.query), lowBackupCodes });
   });
 }
 
@@ -46,21 +135,9 @@ export async function securityPageRoutes(app: FastifyInstance): Promise<void> {
   const { config } = app.deps;
   const { enrollment } = app.services;
 
-  app.get('/settings/security', async (request, reply) => {
-    const auth = request.auth!;
-    const [status, pending, events] = await Promise.all([
-      enrollment.status(auth.user.id),
-      app.services.twoFactor.findByUserId(auth.user.id),
-      listSecurityEvents(app.deps.db, auth.user.id, 20),
-    ]);
-    return reply.page('security', {
-      title: 'Security settings',
-      status,
-      setupInProgress: pending !== null && !pending.enabled,
-      mustEnrol: mustEnrol(config, auth),
-      events: events.map((e) => ({ label: EVENT_LABELS[e.type] ?? e.type, at: e.createdAt.toISOString().replace('T', ' ').slice(0, 19) + ' UTC', ip: e.ip })),
-    });
-  });
+  app.get('/settings/security', { schema: { querystring: NoticeQuery } }, async (request, reply) =>
+    renderSecurityPage(request, reply, { notice: noticeFor(request.query) }),
+  );
 
   app.post('/settings/security/2fa/setup', { config: authRateLimit(config), schema: { body: CsrfForm } }, async (request, reply) => {
     try {
@@ -84,12 +161,7 @@ export async function securityPageRoutes(app: FastifyInstance): Promise<void> {
     try {
       if (!/^\d{6}$/.test(code)) throw new AppError('invalid_code', 'Enter the 6-digit code from your authenticator app.');
       const codes = await enrollment.confirm(user, code, request.meta);
-      return reply.page('backup-codes', {
-        title: 'Your backup codes',
-        codes,
-        downloadHref: backupCodesDownloadHref(codes, config.issuer, user.username),
-        scripts: ['/static/copy.js'],
-      });
+      return renderBackupCodesPage(reply, codes, config.issuer, user.username);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       if (error.code === 'two_factor_not_set_up' || error.code === 'two_factor_already_enabled') return reply.redirect('/settings/security', 303);

@@ -12,15 +12,18 @@ const Field = (maxLength: number) => Type.String({ maxLength });
 const LoginForm = Type.Object({ username: Field(200), password: Field(1024), _csrf: Field(200) });
 const RegisterForm = Type.Object({ username: Field(200), email: Type.Optional(Field(254)), password: Field(1024), _csrf: Field(200) });
 const LogoutForm = Type.Object({ _csrf: Field(200) });
+// `/login?notice=sign-in-expired` after a pending two-factor sign-in ended (timeout or too many wrong codes).
+const NoticeQuery = Type.Object({ notice: Type.Optional(Field(40)) });
 
 /** HTML sign-in pages: GET/POST /login, GET/POST /register (pre-sign-in CSRF cookie) and POST /logout. */
 export async function authPageRoutes(app: FastifyInstance): Promise<void> {
   const { config } = app.deps;
   const anonymous = { csrf: 'anonymous' as const };
 
-  app.get('/login', { config: anonymous }, async (request, reply) => {
+  app.get('/login', { config: anonymous, schema: { querystring: NoticeQuery } }, async (request, reply) => {
     if (request.auth?.session.state === 'authenticated') return reply.redirect('/', 303);
-    return reply.page('login', { title: 'Sign in', username: '', registrationOpen: config.registration === 'open' });
+    const notice = (request.query as Static<typeof NoticeQuery>).notice === 'sign-in-expired' ? new AppError('two_factor_pending_expired').message : null;
+    return reply.page('login', { title: 'Sign in', username: '', notice, registrationOpen: config.registration === 'open' });
   });
 
   app.post('/login', { config: authRateLimit(config, anonymous), schema: { body: LoginForm } }, async (request, reply) => {

@@ -14,7 +14,8 @@
  *                                                                    new CSRF token, fresh absolute lifetime); throws
  *                                                                    AppError two_factor_pending_expired if the
  *                                                                    pending row is already gone
- *   recordTwoFactorFailure(sessionId)        → number               increments two_factor_failures, returns new count
+ *   recordTwoFactorFailure(sessionId)        → number               increments two_factor_failures, returns this
+ *                                                                    attempt's number (atomic, usable as a reservation)
  *   destroySession(sessionId)                → void                 logout
  *   destroyUserSessions(userId, exceptId?)   → number               e.g. after disabling 2FA or a password change
  *   deleteExpiredSessions()                  → number               housekeeping
@@ -176,14 +177,18 @@ export class SessionService {
     }
   }
 
-  /** Counts a wrong second-factor code against a pending session and returns the new count. */
+  /**
+   * Counts a second-factor attempt against a pending session and returns this attempt's number (Infinity when the
+   * session is gone). One `UPDATE … RETURNING`, so parallel callers each get a distinct number and can use it as a
+   * reservation taken before the code is verified.
+   */
   async recordTwoFactorFailure(sessionId: string): Promise<number> {
-    await this.#deps.db
+    const row = await this.#deps.db
       .updateTable('sessions')
       .set({ two_factor_failures: sql<number>`two_factor_failures + 1` })
       .where('id', '=', sessionId)
-      .execute();
-    const row = await this.#deps.db.selectFrom('sessions').select('two_factor_failures').where('id', '=', sessionId).executeTakeFirst();
+      .returning('two_factor_failures')
+      .executeTakeFirst();
     return row ? Number(row.two_factor_failures) : Number.POSITIVE_INFINITY;
   }
 

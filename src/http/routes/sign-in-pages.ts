@@ -1,0 +1,63 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AppError } from '../../lib/app-error.ts';
+import { retryAfterSeconds } from '../../modules/two-factor/account-lockout.ts';
+import { getTwoFactorStatus } from '../../modules/two-factor/two-factor-management.ts';
+import { formatUtc, formatWait } from '../format-wait.ts';
+import { authRateLimit } from '../plugins/auth-rate-limit.ts';
+import { completeTwoFactorSignIn } from '../two-factor-sign-in.ts';
+
+// Browsers send the field even when empty, so the handler (not the schema) explains an empty code; the schema bounds it.
+const CodeForm = Type.Object({ code: Type.String({ maxLength: 64 }), _csrf: Type.String({ maxLength: 200 }) });
+
+/** Where a refused second step sends the browser: the password form, with a notice saying why. */
+export const SIGN_IN_AGAIN_URL = '/login?notice=sign-in-expired';
+
+/** Renders the code form, its error, or (during an account lockout) the lockout message with the wait. */
+function renderTwoFactorPage(reply: FastifyReply, now: Date, options: { error?: string; lockedForSeconds?: number }, statusCode = 200): Promise<FastifyReply> {
+  const locked = options.lockedForSeconds ?? 0;
+  return reply.page('login-two-factor', {
+    title: 'Two-factor authentication',
+    error: options.error ?? null,
+    lockedForSeconds: locked,
+    lockedWait: locked ? formatWait(locked) : '',
+    lockedUntil: locked ? formatUtc(new Date(now.getTime() + locked * 1000)) : '',
+  }, statusCode);
+}
+
+/**
+ * GET/POST /login/two-factor: the second sign-in step as a form, for a pending sign-in only (register inside a
+ * `requireSession({ state: 'pending_two_factor' })` context). A TOTP code signs in and goes home; a backup code goes
+ * home with a notice (and the home page warns when few are left).
+ */
+export async function twoFactorSignInPageRoutes(app: FastifyInstance): Promise<void> {
+  const { deps } = app;
+
+  app.get('/login/two-factor', async (request, reply) => {
+    // Shown only after the right password, so telling about a lockout reveals nothing to a password guesser.
+    const status = await getTwoFactorStatus(deps, request.auth!.user.id);
+    const now = deps.clock.now();
+    const lockedForSeconds = status.lockedUntil ? retryAfterSeconds(status.lockedUntil.getTime(), now.getTime()) : 0;
+    return renderTwoFactorPage(reply, now, { lockedForSeconds });
+  });
+
+  app.post('/login/two-factor', { config: authRateLimit(deps.config), schema: { body: CodeForm } }, async (request, reply) => {
+    const { code } = request.body as Static<typeof CodeForm>;
+    const now = deps.clock.now();
+    if (!code.trim()) return renderTwoFactorPage(reply, now, { error: 'Enter the 6-digit code from your authenticator app or a backup code.' }, 400);
+    try {
+      const done = await completeTwoFactorSignIn(request, reply, code);
+      return reply.redirect(done.method === 'backup_code' ? '/?notice=backup-code' : '/', 303);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      if (error.code === 'two_factor_pending_expired') return reply.redirect(SIGN_IN_AGAIN_URL, 303);
+      if (error.code === 'too_many_attempts') {
+        const wait = error.extra.retryAfterSeconds ?? 1;
+        reply.header('retry-after', String(wait));
+        return renderTwoFactorPage(reply, now, { lockedForSeconds: wait }, 429);
+      }
+      if (error.code === 'invalid_code' || error.code === 'invalid_input') return renderTwoFactorPage(reply, now, { error: error.message }, error.statusCode);
+      throw error;
+    }
+  });
+}

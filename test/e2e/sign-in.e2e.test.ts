@@ -1,0 +1,133 @@
+// End to end in a real Chromium (Debian's /usr/bin/chromium, never a downloaded browser): a user enrolled through the
+// API signs in with password → code page → TOTP code → home; then with a backup code (the warning when ≤ 3 are left);
+// then meets the lockout message after 10 wrong codes; and finally reads the security events. The app runs on an
+// injected ManualClock, so codes are computed for known steps and the 15-minute lockout passes instantly.
+// Screenshots go to docs/screenshots/.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { openDatabase, type OpenDatabase } from '../../src/db/open-database.ts';
+import { createDeps } from '../../src/deps.ts';
+import { buildApp } from '../../src/http/build-app.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
+import { MigrationRunner } from '../../src/migrate/migration-runner.ts';
+import { GOOD_PASSWORD } from '../http/app-harness.ts';
+import { enrolUser, postCode, startSignIn, totpAt, wrongCode, type EnrolledUser } from '../http/sign-in-helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = resolve('docs/screenshots');
+
+describe('two-step sign-in in a real browser', () => {
+  let dir: string;
+  let open: OpenDatabase;
+  let app: FastifyInstance;
+  let browser: Browser;
+  let baseUrl: string;
+  // 10 s into the current 30 s step, so ±1-step arithmetic below is unambiguous.
+  const clock = new ManualClock(new Date(Math.floor(Date.now() / 30_000) * 30_000 + 10_000));
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package "chromium"`);
+    mkdirSync(SHOTS, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), 'crew-e2e-'));
+    const config = loadConfig({ DATABASE_URL: join(dir, 'production_crew.db') }, dir);
+    open = await openDatabase(config.database);
+    const report = await new MigrationRunner(open, { backup: false }).migrate();
+    expect(report.ok).toBe(true);
+    app = await buildApp(createDeps(config, open, { logger: false, clock }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await open?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Types the password on /login and lands on the code page. */
+  async function passwordStep(page: Page, user: EnrolledUser): Promise<void> {
+    await page.goto(`${baseUrl}/login`);
+    await page.getByLabel('Username').fill(user.username);
+    await page.getByLabel('Password').fill(GOOD_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${baseUrl}/login/two-factor`);
+    await page.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
+  }
+
+  async function enterCode(page: Page, code: string): Promise<void> {
+    await page.getByLabel('Code from your authenticator app').fill(code);
+    await page.getByRole('button', { name: 'Verify' }).click();
+  }
+
+  async function signOut(page: Page): Promise<void> {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${baseUrl}/login`);
+  }
+
+  it('password → code → home; backup code with the low-codes warning; lockout message; security events', async () => {
+    const user = await enrolUser(app, clock, 'rosa'); // enabling used the current step
+    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    const page = await context.newPage();
+    const cspViolations: string[] = [];
+    page.on('console', (msg) => {
+      if (/Content.Security.Policy|Refused to/i.test(msg.text())) cspViolations.push(msg.text());
+    });
+
+    // 1. Password, then the code page. The code of the step used to enable 2FA is refused as a replay (RFC 6238 §5.2);
+    //    the next step's code signs in.
+    await passwordStep(page, user);
+    await page.screenshot({ path: join(SHOTS, 'login-two-factor.png'), fullPage: true });
+    clock.advanceSeconds(30);
+    await enterCode(page, totpAt(user, clock, -1));
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('already used');
+    await enterCode(page, totpAt(user, clock));
+    await page.waitForURL(`${baseUrl}/`);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toContain(`Welcome, ${user.username}`);
+    await signOut(page);
+
+    // 2. Six backup codes used elsewhere (API), the seventh in the browser: a notice, and the warning (3 left).
+    for (const code of user.backupCodes.slice(0, 6)) expect((await postCode(await startSignIn(app, user.username), code)).statusCode).toBe(200);
+    await passwordStep(page, user);
+    await enterCode(page, user.backupCodes[6]!);
+    await page.waitForURL(`${baseUrl}/?notice=backup-code`);
+    await expect(page.locator('#notice').textContent()).resolves.toContain('You signed in with a backup code');
+    await expect(page.locator('#low-backup-codes').textContent()).resolves.toContain('Only 3 backup codes left.');
+    await page.screenshot({ path: join(SHOTS, 'signed-in-with-backup-code.png'), fullPage: true });
+    await signOut(page);
+
+    // 3. Ten wrong codes over two pending sign-ins (5 each) lock the account for 15 minutes (NIST SP 800-63B §5.2.2).
+    for (let s = 0; s < 2; s++) {
+      const attacker = await startSignIn(app, user.username);
+      for (let i = 0; i < 5; i++) await postCode(attacker, wrongCode(user, clock, s * 5 + i));
+    }
+    await passwordStep(page, user);
+    const lockout = page.locator('#lockout');
+    await expect(lockout.textContent()).resolves.toContain('locked for 15 minutes');
+    await expect(page.getByLabel('Code from your authenticator app').count()).resolves.toBe(0);
+    await page.screenshot({ path: join(SHOTS, 'lockout.png'), fullPage: true });
+
+    // 4. After the lockout: sign in again and read what happened on /settings/security.
+    clock.advanceSeconds(15 * 60 + 30);
+    await passwordStep(page, user);
+    await enterCode(page, totpAt(user, clock));
+    await page.waitForURL(`${baseUrl}/`);
+    await page.getByRole('link', { name: 'Security', exact: true }).click();
+    await page.waitForURL(`${baseUrl}/settings/security`);
+    const events = (await page.locator('table.events').textContent()) ?? '';
+    for (const label of ['Signed in with an authenticator code', 'Signed in with a backup code (3 left)', 'Wrong two-factor code', 'Two-factor sign-in locked for 15 minutes', 'Reused two-factor code refused']) {
+      expect(events, label).toContain(label);
+    }
+    await page.screenshot({ path: join(SHOTS, 'security-events.png'), fullPage: true });
+
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+});
