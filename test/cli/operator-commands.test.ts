@@ -33,6 +33,8 @@ describe.each(TEST_DIALECTS)('operator commands on %s', (kind) => {
     const open = await openDatabase(test.config);
     try {
       await open.db.insertInto('two_factor_auth').values({ user_id: 1, secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', enabled: 1, backup_codes: JSON.stringify(['a', 'b', 'c']) }).execute();
+      const now = Date.now();
+      await open.db.insertInto('sessions').values({ id: 'a'.repeat(64), user_id: 1, state: 'authenticated', csrf_token: 'c', created_at_ms: now, last_seen_at_ms: now, expires_at_ms: now + 60_000 }).execute();
     } finally {
       await open.close();
     }
@@ -43,7 +45,7 @@ describe.each(TEST_DIALECTS)('operator commands on %s', (kind) => {
     expect(refused.stderr).toContain('pass --yes');
     const reset = await runCrew(['2fa', 'reset', 'ada', '--yes'], { env: env() });
     expect(reset.code).toBe(0);
-    expect(reset.stdout).toContain('Two-factor authentication removed for ada');
+    expect(reset.stdout).toContain('Two-factor authentication removed for ada; 1 session(s) signed out');
     expect(JSON.parse((await runCrew(['2fa', 'status', 'ada', '--json'], { env: env() })).stdout)).toMatchObject({ enabled: false });
     const unknown = await runCrew(['2fa', 'status', 'nobody'], { env: env() });
     expect(unknown.code).toBe(1);

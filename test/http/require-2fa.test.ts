@@ -44,6 +44,21 @@ describe.each(TEST_DIALECTS)('CREW_REQUIRE_2FA=all on %s', (kind) => {
     expect((await c.request({ method: 'GET', url: '/' })).statusCode).toBe(200);
     expect((await c.json('POST', '/api/auth/logout')).statusCode).toBe(204);
   });
+
+  // Threat: a stolen session plus the password turns off a factor the organisation requires.
+  it('refuses to turn 2FA off for a covered user, even with the right password and code', async () => {
+    const c = new TestClient(t.app);
+    await c.json('POST', '/api/auth/register', { username: 'mona', password: GOOD_PASSWORD });
+    await enrol(t, c);
+    t.clock.advanceSeconds(30);
+    const status = (await c.json('GET', '/api/2fa/status')).json();
+    expect(status.enabled).toBe(true);
+    const refused = await c.json('POST', '/api/2fa/disable', { password: GOOD_PASSWORD, code: '123456' });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.code).toBe('forbidden');
+    expect(refused.json().error.message).toContain('cannot be turned off');
+    expect((await c.json('GET', '/api/2fa/status')).json().enabled).toBe(true);
+  });
 });
 
 describe.each(TEST_DIALECTS)('CREW_REQUIRE_2FA=admins on %s', (kind) => {

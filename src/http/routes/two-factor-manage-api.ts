@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { disableTwoFactor, regenerateBackupCodes } from '../../modules/two-factor/two-factor-management.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
+import { assertMayDisableTwoFactor } from '../plugins/require-session.ts';
 import { CodeBody, ERROR_RESPONSES } from '../schemas.ts';
 
 const DisableBody = Type.Object(
@@ -34,6 +35,7 @@ export async function twoFactorManagementApiRoutes(app: FastifyInstance): Promis
   }, async (request) => {
     const auth = request.auth!;
     const body = request.body as Static<typeof DisableBody>;
+    assertMayDisableTwoFactor(deps.config, auth.user);
     const result = await disableTwoFactor(deps, auth.user.id, body, request.meta);
     // Other devices signed in with the second factor lose it with this change: sign them out (OWASP ASVS 3.3.3).
     await app.services.sessions.destroyUserSessions(auth.user.id, auth.session.id);

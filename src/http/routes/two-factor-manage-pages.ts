@@ -4,6 +4,7 @@ import { AppError } from '../../lib/app-error.ts';
 import { disableTwoFactor, regenerateBackupCodes } from '../../modules/two-factor/two-factor-management.ts';
 import { formatWait } from '../format-wait.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
+import { assertMayDisableTwoFactor } from '../plugins/require-session.ts';
 import { renderBackupCodesPage, renderSecurityPage, type SecurityFormError } from './account-pages.ts';
 
 const Field = (maxLength: number) => Type.String({ maxLength });
@@ -27,7 +28,7 @@ function messageFor(error: AppError, form: SecurityFormError['form']): string {
  */
 export async function twoFactorManagementPageRoutes(app: FastifyInstance): Promise<void> {
   const { deps } = app;
-  const refusable = new Set(['invalid_code', 'invalid_credentials', 'invalid_input', 'too_many_attempts']);
+  const refusable = new Set(['invalid_code', 'invalid_credentials', 'invalid_input', 'too_many_attempts', 'forbidden']);
 
   app.post('/settings/security/2fa/backup-codes', { config: authRateLimit(deps.config), schema: { body: RegenerateForm } }, async (request, reply) => {
     const user = request.auth!.user;
@@ -50,6 +51,7 @@ export async function twoFactorManagementPageRoutes(app: FastifyInstance): Promi
     const auth = request.auth!;
     const body = request.body as Static<typeof DisableForm>;
     try {
+      assertMayDisableTwoFactor(deps.config, auth.user);
       await disableTwoFactor(deps, auth.user.id, { password: body.password, code: body.code }, request.meta);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
