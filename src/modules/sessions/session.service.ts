@@ -35,7 +35,7 @@ import { generateSessionToken, hashSessionToken, isSessionTokenShaped } from './
 /** What a session allows: a full sign-in, or only the second factor step. */
 export type SessionState = 'authenticated' | 'pending_two_factor';
 
-/** Idle timeout of a signed-in session: 12 hours without a request (documented in docs/parts/http.md). */
+/** Idle timeout of a signed-in session: 12 hours without a request (documented in docs/SECURITY.md). */
 export const SESSION_IDLE_TIMEOUT_MS = 12 * 60 * 60 * 1000;
 /** Absolute lifetime of a signed-in session: 7 days after sign-in, however active (OWASP ASVS 3.3.2). */
 export const SESSION_ABSOLUTE_TIMEOUT_MS = 7 * 24 * 60 * 60 * 1000;
