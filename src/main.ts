@@ -34,6 +34,9 @@ export class ServeMigrationError extends Error {
   readonly exitCode = 1;
 }
 
+/** How often expired sessions are deleted (ms). */
+const SESSION_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
 /** How long graceful shutdown may take before the process exits anyway (ms). */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
@@ -67,8 +70,14 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   print(`Production Crew is listening on ${url}`);
 
   const running = app;
+  // Expired sessions are refused when presented; this also removes the rows nobody presents again.
+  const sweep = setInterval(() => {
+    running.services.sessions.deleteExpiredSessions().catch((error: unknown) => running.log.warn({ err: error }, 'expired-session sweep failed'));
+  }, SESSION_SWEEP_INTERVAL_MS);
+  sweep.unref();
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= (async () => {
+    clearInterval(sweep);
     // Fastify stops accepting connections and waits for in-flight requests (return503OnClosing for keep-alive ones).
     await running.close();
     await open.close();
