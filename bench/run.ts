@@ -112,6 +112,30 @@ try {
   const serveMb = await rss([BIN, 'serve'], { DATABASE_URL: dbPath, PORT: '0' }, /listening on/);
   const bareMb = await rss(['-e', "console.log('ready'); setInterval(() => {}, 1000)"], {}, /ready/);
   rows.push(`| resident memory, idle \`crew serve\` | idle \`node\` process | ${serveMb.toFixed(0)} MiB | ${bareMb.toFixed(0)} MiB | **${(serveMb / bareMb).toFixed(1)}×** |`);
+
+  // 5. HTTP: requests/second for an authenticated GET /api/me (session lookup in SQLite, security
+  //    headers, response schema) vs a bare Fastify route answering {} — same machine, same wrk load.
+  if (spawnSync('wrk', ['--version']).error) {
+    rows.push('| `GET /api/me` throughput | bare Fastify | (skipped: wrk not installed — Debian package wrk) | | |');
+  } else {
+    const port = 39000 + Math.floor(Math.random() * 500);
+    const server = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, DATABASE_URL: dbPath, PORT: String(port), LOG_LEVEL: 'silent', CREW_AUTH_RATE_LIMIT: '100000/minute' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((res) => server.stdout!.on('data', (d) => String(d).includes('listening on') && res()));
+    const reg = await fetch(`http://127.0.0.1:${port}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'benchuser', password: 'correct horse battery staple' }) });
+    const cookie = (reg.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const wrk = (url: string, headers: string[] = []) => {
+      const out = spawnSync('wrk', ['-t1', '-c16', '-d5s', ...headers.flatMap((h) => ['-H', h]), url], { encoding: 'utf8' }).stdout;
+      return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+    };
+    const appRps = wrk(`http://127.0.0.1:${port}/api/me`, [`Cookie: ${cookie}`]);
+    server.kill('SIGTERM');
+    const barePort = port + 1;
+    const bare = spawn(process.execPath, ['--input-type=module', '-e', `import Fastify from 'fastify'; const app = Fastify(); app.get('/', async () => ({})); await app.listen({ port: ${barePort} }); console.log('ready');`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((res) => bare.stdout!.on('data', (d) => String(d).includes('ready') && res()));
+    const bareRps = wrk(`http://127.0.0.1:${barePort}/`);
+    bare.kill('SIGTERM');
+    rows.push(`| \`GET /api/me\` throughput (signed in, SQLite) | bare Fastify route | ${appRps.toFixed(0)} req/s | ${bareRps.toFixed(0)} req/s | **${(appRps / bareRps).toFixed(2)}×** |`);
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

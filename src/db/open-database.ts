@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { DatabaseConfig } from '../config.ts';
 import type { Database } from './database.ts';
 
@@ -46,7 +46,7 @@ async function openSqlite(path: string): Promise<OpenDatabase> {
   } catch (error) {
     throw new DatabaseOpenError(describeSqliteError(path, error), { cause: error });
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   return {
     db,
     dialect: 'sqlite',
@@ -54,6 +54,32 @@ async function openSqlite(path: string): Promise<OpenDatabase> {
     sqlite: raw,
     close: async () => {
       await db.destroy();
+    },
+  };
+}
+
+/** How many prepared statements a SQLite connection keeps (least recently used ones are dropped). */
+export const SQLITE_STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely's SQLite driver prepares every query anew, and preparing was the largest cost of a signed-in
+ * request in our profile (bench/ `GET /api/me`). This keeps the most recently used prepared statements.
+ * Reuse is safe because better-sqlite3 runs each statement to completion synchronously (we never stream).
+ */
+function withStatementCache(raw: import('better-sqlite3').Database): SqliteDatabase {
+  const cache = new Map<string, import('better-sqlite3').Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(sqlText: string) {
+      let statement = cache.get(sqlText);
+      if (statement) {
+        cache.delete(sqlText); // re-insert: Map order is the recency order
+      } else {
+        statement = raw.prepare(sqlText);
+        if (cache.size >= SQLITE_STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sqlText, statement);
+      return statement as unknown as SqliteStatement;
     },
   };
 }
