@@ -33,6 +33,8 @@ describe('loadConfig', () => {
     [{ CREW_REGISTRATION: 'maybe' }, 'CREW_REGISTRATION'],
     [{ CREW_COOKIE_SECURE: 'yes' }, 'CREW_COOKIE_SECURE'],
     [{ CREW_ISSUER: 'Acme:Crew' }, 'CREW_ISSUER'],
+    [{ CREW_ENCRYPTION_KEY: 'not-a-key' }, 'CREW_ENCRYPTION_KEY'],
+    [{ CREW_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') }, 'CREW_ENCRYPTION_KEY'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => loadConfig(env, cwd)).toThrow(ConfigError);
     expect(() => loadConfig(env, cwd)).toThrow(new RegExp(`^${variable}:`));

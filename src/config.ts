@@ -1,5 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseEncryptionKeys } from './lib/secret-box.ts';
 
 /** Which database engine a DATABASE_URL selects. */
 export type DatabaseConfig =
@@ -131,6 +132,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
   const database = parseDatabaseUrl(get('DATABASE_URL', 'production_crew.db'), cwd);
   const keys = merged.CREW_ENCRYPTION_KEY?.trim() || null;
+  if (keys) {
+    try {
+      parseEncryptionKeys(keys);
+    } catch (error) {
+      throw new ConfigError('CREW_ENCRYPTION_KEY', (error as Error).message.replace(/^CREW_ENCRYPTION_KEY:?\s*/, ''));
+    }
+  }
   if (database.kind === 'postgres' && !keys) {
     throw new ConfigError('CREW_ENCRYPTION_KEY', 'is required with PostgreSQL (every instance must share it): set it to 32 random bytes in base64, e.g. `openssl rand -base64 32`');
   }

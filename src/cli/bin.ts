@@ -93,7 +93,11 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2; // help shown because no command was given
+      if (error.code === 'commander.unknownCommand') {
+        process.stderr.write(`Commands: ${COMMANDS.map((c) => c.name).join(', ')}\n`);
+      }
       return 2;
     }
     return exitCodeFor(error, out);

@@ -11,6 +11,8 @@ export interface OpenDatabase {
   dialect: Dialect;
   /** Absolute file path of a SQLite database; null for PostgreSQL. */
   sqlitePath: string | null;
+  /** The connection URL of a PostgreSQL database (for pg_dump); null for SQLite. */
+  postgresUrl: string | null;
   /** The raw better-sqlite3 handle (for the online backup API); null for PostgreSQL. */
   sqlite: import('better-sqlite3').Database | null;
   close(): Promise<void>;
@@ -51,6 +53,7 @@ async function openSqlite(path: string): Promise<OpenDatabase> {
     db,
     dialect: 'sqlite',
     sqlitePath: path,
+    postgresUrl: null,
     sqlite: raw,
     close: async () => {
       await db.destroy();
@@ -112,7 +115,7 @@ async function openPostgres(url: string, poolSize: number): Promise<OpenDatabase
     const message = error instanceof Error ? error.message : String(error);
     throw new DatabaseOpenError(`cannot reach PostgreSQL at ${safeUrl}: ${message || (error as { code?: string }).code}`, { cause: error });
   }
-  return { db, dialect: 'postgres', sqlitePath: null, sqlite: null, close: () => db.destroy() };
+  return { db, dialect: 'postgres', sqlitePath: null, postgresUrl: url, sqlite: null, close: () => db.destroy() };
 }
 
 /** Hides the password of a connection URL for messages and logs. */

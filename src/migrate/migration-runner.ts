@@ -10,6 +10,7 @@ import { loadMigration } from './load-migration.ts';
 import { withMigrationLock } from './migration-lock.ts';
 import type { MigrationContext, MigrationFile, MigrationModule } from './migration.ts';
 import { backupSqlite } from './sqlite-backup.ts';
+import { backupPostgres } from './postgres-backup.ts';
 import { MigrationError, type MigrationResult, type MigrationReport, type MigrationStatus, type RollbackReport, type VerifyReport } from './migration-report.ts';
 
 /** Options shared by every runner operation. */
@@ -29,6 +30,9 @@ export interface RunnerOptions {
 }
 
 class DryRunRollback extends Error {}
+
+/** Runs `fn` without the runner lock (SQLite dry runs). */
+const unlocked: typeof withMigrationLock = (open, _options, fn) => fn({ db: open.db, recoveredStale: null, release: async () => {} });
 
 /**
  * Discovers, plans and applies migrations: each one and its bookkeeping row in ONE transaction,
@@ -96,7 +100,10 @@ export class MigrationRunner {
     const files = this.files();
     const target = options.target ? this.find(files, options.target) : null;
     const dryRun = options.dryRun ?? false;
-    return withMigrationLock(this.#open, { timeoutMs: this.#options.lockTimeoutMs }, async (lock) => {
+    // A SQLite dry run takes no runner lock (creating the lock table would be a change); its one
+    // rolled-back transaction holds SQLite's own write lock while it runs.
+    const lockFor = dryRun && this.#open.dialect === 'sqlite' ? unlocked : withMigrationLock;
+    return lockFor(this.#open, { timeoutMs: this.#options.lockTimeoutMs }, async (lock) => {
       const db = lock.db;
       const lines: string[] = (this.#all = []);
       if (lock.recoveredStale) this.#line(`! recovered a migration lock left by a runner that died (${lock.recoveredStale})`, lines);
@@ -122,7 +129,7 @@ export class MigrationRunner {
         this.#line(`All ${files.length} migration(s) are already applied; nothing to do.`, lines);
         return { ok: true, dryRun, found: files.length, backupPath: null, results: [], lines };
       }
-      const backupPath = dryRun ? null : await this.#backupFirst(lines);
+      const backupPath = dryRun ? null : await this.#backupFirst(lines, 'migrate');
       const results = dryRun ? await this.#dryRun(db, pending, lines) : await this.#applyAll(db, pending, lines);
       return { ok: results.every((r) => r.status !== 'failed'), dryRun, found: files.length, backupPath, results, lines };
     });
@@ -142,8 +149,15 @@ export class MigrationRunner {
   }
   #pendingChecksumUpdates: Array<{ id: string; checksum: string }> = [];
 
-  async #backupFirst(lines: string[]): Promise<string | null> {
-    if (this.#open.dialect !== 'sqlite' || this.#options.backup === false) return null;
+  /** SQLite: online backup before any change. PostgreSQL (transactional DDL): a pg_dump before a rollback only. */
+  async #backupFirst(lines: string[], purpose: 'migrate' | 'rollback'): Promise<string | null> {
+    if (this.#options.backup === false) return null;
+    if (this.#open.dialect === 'postgres') {
+      if (purpose !== 'rollback') return null;
+      const dump = await backupPostgres(this.#open.postgresUrl!, { now: this.#options.now?.() });
+      this.#line(`✓ Backup written to ${dump}`, lines);
+      return dump;
+    }
     const tables = await listTables(this.#open.db, 'sqlite');
     if (tables.every((t) => t.startsWith('crew_'))) return null; // a new database has nothing to lose
     const path = await backupSqlite(this.#open.sqlite!, this.#open.sqlitePath!, { keep: this.#options.backup?.keep ?? 10, now: this.#options.now?.() });
@@ -245,7 +259,7 @@ export class MigrationRunner {
   }
 
   /** Undoes one applied migration after a backup; refused while later applied migrations depend on it. */
-  async rollback(nameOrId: string, options: { confirm?: () => Promise<boolean> } = {}): Promise<RollbackReport> {
+  async rollback(nameOrId: string, options: { confirm?: () => Promise<boolean>; dryRun?: boolean } = {}): Promise<RollbackReport> {
     const files = this.files();
     const file = this.find(files, nameOrId);
     return withMigrationLock(this.#open, { timeoutMs: this.#options.lockTimeoutMs }, async (lock) => {
@@ -259,11 +273,12 @@ export class MigrationRunner {
       if (dependents.length > 0) {
         throw new MigrationError('has_dependents', `cannot roll back ${file.name}: applied migration(s) ${dependents.join(', ')} depend on it; roll them back first (newest first)`, 1);
       }
+      if (options.dryRun) return this.#dryRunRollback(lock.db, file, mod, lines);
       if (options.confirm && !(await options.confirm())) {
         this.#line('Cancelled; nothing was changed.', lines);
         return { ok: false, id: file.id, name: file.name, backupPath: null, lines };
       }
-      const backupPath = await this.#backupFirst(lines);
+      const backupPath = await this.#backupFirst(lines, 'rollback');
       this.#line(`Rolling back migration: ${file.name}`, lines);
       await this.#inTransaction(lock.db, mod.rebuildsTables === true, async (trx) => {
         await mod.down(trx, this.#context(trx, lines));
@@ -272,6 +287,24 @@ export class MigrationRunner {
       this.#line(`✓ ${file.name} rolled back`, lines);
       return { ok: true, id: file.id, name: file.name, backupPath, lines };
     });
+  }
+
+  /** Runs `down` in a transaction that is always rolled back, printing the SQL it would execute. */
+  async #dryRunRollback(db: Kysely<any>, file: MigrationFile, mod: MigrationModule, lines: string[]): Promise<RollbackReport> {
+    const statements: string[] = [];
+    this.#line(`-- rollback: ${file.name} (${file.id})`, lines);
+    try {
+      await db.transaction().execute(async (trx) => {
+        const capturing = trx.withPlugin(new CaptureSqlPlugin(trx, statements));
+        await mod.down(capturing, this.#context(capturing, lines));
+        throw new DryRunRollback();
+      });
+    } catch (error) {
+      if (!(error instanceof DryRunRollback)) throw error;
+    }
+    for (const s of statements.filter((s) => !/pragma_table_info|information_schema/i.test(s))) this.#line(s, lines);
+    this.#line('Dry run: nothing was changed.', lines);
+    return { ok: true, id: file.id, name: file.name, backupPath: null, lines };
   }
 
   async #dependentsOf(file: MigrationFile, mod: MigrationModule, files: MigrationFile[], applied: AppliedMigration[]): Promise<string[]> {

@@ -56,8 +56,26 @@ describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', (kind) => {
     expect(done.code).toBe(0);
     expect(done.stdout).toContain('WARNING: rolling back sessions');
     if (kind === 'sqlite') expect(done.stdout).toMatch(/Backup: .*backups\/production_crew-\d{8}T\d{9}Z\.db/);
+    else expect(done.stdout).toMatch(/Backup: .*backups\/postgres-crew_t_\w+-\d{8}T\d{9}Z\.sql/);
     const list = await runCrew(['migrate', '--list'], { env: env(test) });
     expect(list.stdout).toMatch(/○ sessions \(0003_sessions\) +pending/);
+  });
+
+  it('a rollback dry run prints the SQL of down() and changes nothing', async () => {
+    await runCrew(['migrate'], { env: env(test) });
+    const run = await runCrew(['migrate', 'sessions', '--rollback', '--dry-run'], { env: env(test) });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/drop table "sessions"/);
+    expect(run.stdout).toContain('Dry run: nothing was changed.');
+    const list = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(test) })).stdout);
+    expect(list.migrations.every((m: { state: string }) => m.state === 'applied')).toBe(true);
+  });
+
+  it('refuses flag combinations that would ignore one of them (exit 2)', async () => {
+    for (const args of [['migrate', 'nosuch', '--list'], ['migrate', '--list', '--rollback'], ['migrate', 'create', 'x', '--list'], ['migrate', 'users', 'extra']]) {
+      const run = await runCrew(args, { env: env(test) });
+      expect(run.code, args.join(' ')).toBe(2);
+    }
   });
 
   it('dry run prints SQL and leaves the database empty', async () => {
@@ -73,23 +91,27 @@ describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', (kind) => {
 describe('crew: bad configuration and unusable databases', () => {
   it('names DATABASE_URL when it is malformed', async () => {
     for (const url of ['mysql://root@localhost/x', 'postgres://', 'postgres://host-without-db']) {
-      const run = await runCrew(['migrate', '--list'], { env: { DATABASE_URL: url, CREW_ENCRYPTION_KEY: 'x' } });
+      const run = await runCrew(['migrate', '--list'], { env: { DATABASE_URL: url, CREW_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64') } });
       expect(run.code, url).toBe(1);
       expect(run.stderr, url).toContain('DATABASE_URL');
     }
   });
 
   it('says PostgreSQL is unreachable without leaking the password', async () => {
-    const run = await runCrew(['migrate'], { env: { DATABASE_URL: 'postgres://crew:hunter2@127.0.0.1:1/crew', CREW_ENCRYPTION_KEY: 'k' } });
+    const run = await runCrew(['migrate'], { env: { DATABASE_URL: 'postgres://crew:hunter2@127.0.0.1:1/crew', CREW_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64') } });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('cannot reach PostgreSQL at postgres://crew:***@127.0.0.1:1/crew');
     expect(run.stderr).not.toContain('hunter2');
   });
 
-  it('exits 2 on an unknown command', async () => {
+  it('exits 2 on an unknown or missing command and says what exists', async () => {
     const run = await runCrew(['frobnicate']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("unknown command 'frobnicate'");
+    expect(run.stderr).toContain('Commands: migrate, serve, db verify, db backup, users create, users list, 2fa status, 2fa reset');
+    expect((await runCrew([])).code).toBe(2);
+    expect((await runCrew(['db'])).code).toBe(2);
+    expect((await runCrew(['--help'])).code).toBe(0);
   });
 
   describe('SQLite files', () => {

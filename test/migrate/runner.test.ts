@@ -141,6 +141,7 @@ export async function down() {}
     expect(report.results.find((r) => r.name === '2fa')?.sql?.join('\n')).toMatch(/create table "two_factor_auth"/);
     expect(await columnsOf(open.db, kind, 'users')).toBeNull();
     expect(await columnsOf(open.db, kind, 'crew_migrations')).toBeNull();
+    expect(await columnsOf(open.db, kind, 'crew_migration_lock')).toBeNull();
   });
 
   it('applies one migration by name only when the earlier ones are applied', async () => {

@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { backupSqlite } from '../../migrate/sqlite-backup.ts';
+import { basename, extname, join, resolve } from 'node:path';
+import { backupPostgres } from '../../migrate/postgres-backup.ts';
+import { backupDirFor, backupSqlite } from '../../migrate/sqlite-backup.ts';
 import type { CliCommand } from '../cli-command.ts';
 import { runnerFor } from './runner-for.ts';
 
@@ -22,6 +21,12 @@ export const dbVerifyCommand: CliCommand = {
   },
 };
 
+/** Manual backups are named `<db>-manual-<time>.db`, so the automatic rotation never prunes them. */
+function manualBackupPath(databasePath: string): string {
+  const stem = basename(databasePath, extname(databasePath));
+  return join(backupDirFor(databasePath), `${stem}-manual-${new Date().toISOString().replace(/[-:.]/g, '')}.db`);
+}
+
 /** `crew db backup [--out FILE]`: SQLite online backup (or pg_dump for PostgreSQL). */
 export const dbBackupCommand: CliCommand = {
   name: 'db backup',
@@ -33,19 +38,10 @@ export const dbBackupCommand: CliCommand = {
   async run(ctx, _args, opts) {
     return ctx.withDatabase(async (open, config) => {
       const out = typeof opts.out === 'string' ? resolve(opts.out) : undefined;
-      let path: string;
-      if (open.dialect === 'sqlite') {
-        path = await backupSqlite(open.sqlite!, open.sqlitePath!, { keep: config.backupsToKeep, out });
-      } else {
-        path = out ?? join(resolve('backups'), `postgres-${new Date().toISOString().replace(/[-:.]/g, '')}.sql`);
-        mkdirSync(dirname(path), { recursive: true });
-        const url = config.database.kind === 'postgres' ? config.database.url : '';
-        const dump = spawnSync('pg_dump', ['--no-owner', '--file', path, url], { encoding: 'utf8' });
-        if (dump.error || dump.status !== 0) {
-          ctx.out.error(`pg_dump failed: ${dump.error?.message ?? dump.stderr.trim()}`, 'backup_failed');
-          return 1;
-        }
-      }
+      const path =
+        open.dialect === 'sqlite'
+          ? await backupSqlite(open.sqlite!, open.sqlitePath!, { keep: config.backupsToKeep, out: out ?? manualBackupPath(open.sqlitePath!) })
+          : await backupPostgres(open.postgresUrl!, { out });
       ctx.out.line(`✓ Backup written to ${path}`);
       ctx.out.result({ backupPath: path });
       return 0;

@@ -8,6 +8,11 @@ export async function rollbackMigration(ctx: CliContext, name: string | undefine
   return ctx.withDatabase(async (open, config) => {
     const runner = runnerFor(ctx, open, config, opts);
     const file = runner.find(runner.files(), name);
+    if (opts.dryRun) {
+      const preview = await runner.rollback(file.name, { dryRun: true });
+      ctx.out.result(preview);
+      return 0;
+    }
     if (!opts.yes && !ctx.interactive) {
       ctx.out.error(`refusing to roll back ${file.name} without confirmation: stdin is not a terminal; pass --yes to confirm`, 'confirmation_required');
       return 1;
@@ -16,8 +21,7 @@ export async function rollbackMigration(ctx: CliContext, name: string | undefine
     const report = await runner.rollback(file.name, {
       confirm: async () => {
         ctx.out.line(`WARNING: rolling back ${file.name} runs its down() step: the tables and columns it created are dropped and their data is DELETED.`);
-        if (open.dialect === 'sqlite' && opts.backup !== false) ctx.out.line('A backup of the database is written first.');
-        if (open.dialect === 'postgres') ctx.out.line('PostgreSQL: no automatic backup; run `crew db backup` (pg_dump) first if you may need this data.');
+        if (opts.backup !== false) ctx.out.line(`A backup of the database is written first${open.dialect === 'postgres' ? ' (pg_dump)' : ''}.`);
         return Boolean(opts.yes) || ctx.confirm(`Roll back ${file.name}? Type "yes" to continue: `);
       },
     });

@@ -1,5 +1,5 @@
 import { formatStatusList, formatSummary } from '../../migrate/migration-report.ts';
-import type { CliCommand, CliContext } from '../cli-command.ts';
+import { UsageError, type CliCommand, type CliContext } from '../cli-command.ts';
 import { createMigration } from './migrate-create.ts';
 import { rollbackMigration } from './migrate-rollback.ts';
 import { runnerFor } from './runner-for.ts';
@@ -19,8 +19,8 @@ export const migrateCommand: CliCommand = {
     ['--json', 'machine-readable output'],
   ],
   async run(ctx, [name, newName], opts) {
+    checkCombination(name, newName, opts);
     if (name === 'create') return createMigration(ctx, newName);
-    if (newName !== undefined) throw new (await import('../cli-command.ts')).UsageError(`unexpected argument "${newName}"`);
     if (opts.rollback) return rollbackMigration(ctx, name, opts);
     return ctx.withDatabase(async (open, config) => {
       const runner = runnerFor(ctx, open, config, opts);
@@ -32,6 +32,20 @@ export const migrateCommand: CliCommand = {
     });
   },
 };
+
+/** Refuses flag combinations that would silently ignore one of them (exit 2). */
+function checkCombination(name: string | undefined, newName: string | undefined, opts: Record<string, unknown>): void {
+  const set = (['list', 'rollback', 'dryRun', 'allowChanged'] as const).filter((k) => opts[k]);
+  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (name === 'create') {
+    if (set.length > 0) throw new UsageError(`\`migrate create\` takes no ${set.map(flag).join(', ')}`);
+    return;
+  }
+  if (newName !== undefined) throw new UsageError(`unexpected argument "${newName}" (did you mean \`crew migrate create ${newName}\`?)`);
+  if (opts.list && (name !== undefined || set.length > 1)) {
+    throw new UsageError(`--list shows every migration and takes no ${name !== undefined ? `migration name ("${name}")` : set.filter((k) => k !== 'list').map(flag).join(', ')}`);
+  }
+}
 
 async function list(ctx: CliContext, runner: ReturnType<typeof runnerFor>): Promise<number> {
   const rows = await runner.status();
