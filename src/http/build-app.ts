@@ -6,6 +6,7 @@ import type { AppDeps } from '../deps.ts';
 import { AppError } from '../lib/app-error.ts';
 import './fastify-types.ts';
 import { createLogger } from './logger.ts';
+import { authRateLimitPlugin } from './plugins/auth-rate-limit.ts';
 import { verifyCsrf } from './plugins/csrf.ts';
 import { errorHandler } from './plugins/error-handler.ts';
 import { jsonOnly } from './plugins/json-only.ts';
@@ -60,6 +61,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     global: false,
     errorResponseBuilder: (_request, context) => new AppError('too_many_attempts', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) }),
   });
+  await app.register(authRateLimitPlugin, { config: deps.config }); // one per-IP budget for every sign-in and 2FA route
   await app.register(sessionLoader);
   await app.register(views);
   await app.register(healthRoutes);

@@ -32,5 +32,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** CSRF protection of a form route (POST): 'session' (default on pages) or 'anonymous' (pre-sign-in forms). */
     csrf?: CsrfMode;
+    /**
+     * Do not clear a session cookie that names no live session: set on the code step, where the pending session may have
+     * just been upgraded by a concurrent request whose NEW cookie the browser now holds.
+     */
+    keepUnknownSessionCookie?: boolean;
   }
 }

@@ -24,8 +24,3 @@ export type CodeBody = Static<typeof CodeBody>;
 
 /** Error answers every route may give. */
 export const ERROR_RESPONSES = { '4xx': ErrorResponse, '5xx': ErrorResponse } as const;
-
-/** Removes the spaces people type inside codes ("123 456"). */
-export function compactCode(code: string): string {
-  return code.replace(/\s+/g, '');
-}

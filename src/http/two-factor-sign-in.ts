@@ -12,10 +12,13 @@ export interface TwoFactorSignIn {
   backupCodesRemaining: number;
 }
 
-/** Ends a pending sign-in (row and cookie): the password must be entered again. */
+/**
+ * Ends a pending sign-in (row and cookie): the password must be entered again. The cookie is cleared only when this
+ * request deleted the row: if a concurrent request on the same sign-in already upgraded (or ended) it, the browser may
+ * by now hold that request's NEW session cookie, which a clearing Set-Cookie in this answer would sign out.
+ */
 async function abandonPendingSignIn(request: FastifyRequest, reply: FastifyReply, sessionId: string): Promise<void> {
-  await request.server.services.sessions.destroySession(sessionId);
-  clearSessionCookie(request, reply);
+  if (await request.server.services.sessions.destroySession(sessionId)) clearSessionCookie(request, reply);
   request.auth = null;
 }
 
@@ -39,6 +42,12 @@ export async function completeTwoFactorSignIn(request: FastifyRequest, reply: Fa
   // Take one of this pending sign-in's attempts BEFORE verifying (the reservation idea of the account lockout, R5):
   // parallel requests on one pending session can never get more than MAX_CODE_ATTEMPTS_PER_PENDING_SIGN_IN codes checked.
   const attempt = await services.sessions.recordTwoFactorFailure(auth.session.id);
+  if (attempt === Number.POSITIVE_INFINITY) {
+    // The pending row is gone: a concurrent request on this sign-in upgraded or ended it. Answer 401 and leave the
+    // cookie alone, since it may now hold the winner's new session (OWASP ASVS 3.2.1 rotation must not sign it out).
+    request.auth = null;
+    throw new AppError('two_factor_pending_expired');
+  }
   if (attempt > MAX_CODE_ATTEMPTS_PER_PENDING_SIGN_IN) {
     await abandonPendingSignIn(request, reply, auth.session.id);
     throw new AppError('two_factor_pending_expired');

@@ -32,13 +32,14 @@ describe.each(TEST_DIALECTS)('operator commands on %s', (kind) => {
     await runCrew(['users', 'create', 'ada'], { env: env(), input: 'correct horse battery staple\n' });
     const open = await openDatabase(test.config);
     try {
-      await open.db.insertInto('two_factor_auth').values({ user_id: 1, secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', enabled: 1, backup_codes: JSON.stringify(['a', 'b', 'c']) }).execute();
+      await open.db.insertInto('two_factor_auth').values({ user_id: 1, secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', enabled: 1, backup_codes: JSON.stringify(['$argon2id$a', '$argon2id$b', '$argon2id$c', 'flask-plain-code']) }).execute();
       const now = Date.now();
       await open.db.insertInto('sessions').values({ id: 'a'.repeat(64), user_id: 1, state: 'authenticated', csrf_token: 'c', created_at_ms: now, last_seen_at_ms: now, expires_at_ms: now + 60_000 }).execute();
     } finally {
       await open.close();
     }
     const status = await runCrew(['2fa', 'status', 'ada', '--json'], { env: env() });
+    // Only argon2 hashes count: an entry in the Flask app's own format can never match a code (docs/SECURITY.md).
     expect(JSON.parse(status.stdout)).toMatchObject({ username: 'ada', enabled: true, backupCodesRemaining: 3 });
     const refused = await runCrew(['2fa', 'reset', 'ada'], { env: env() });
     expect(refused.code).toBe(1);

@@ -34,7 +34,9 @@ describe('two-step sign-in in a real browser', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package "chromium"`);
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'crew-e2e-'));
-    const config = loadConfig({ DATABASE_URL: join(dir, 'production_crew.db') }, dir);
+    // The test plays the user AND an attacker from one IP, more sign-in requests per minute than the default shared
+    // per-IP budget (CREW_AUTH_RATE_LIMIT, proved in test/http) allows; the account limits are what it shows.
+    const config = loadConfig({ DATABASE_URL: join(dir, 'production_crew.db'), CREW_AUTH_RATE_LIMIT: '1000/minute' }, dir);
     open = await openDatabase(config.database);
     const report = await new MigrationRunner(open, { backup: false }).migrate();
     expect(report.ok).toBe(true);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
+import { werkzeugHash } from '../helpers/werkzeug-hash.ts';
 import { GOOD_PASSWORD, TestClient, createTestApp, type TestApp } from './app-harness.ts';
 
 describe.each(TEST_DIALECTS)('auth JSON API on %s', (kind) => {
@@ -124,5 +125,72 @@ describe.each(TEST_DIALECTS)('CREW_AUTH_RATE_LIMIT on %s', (kind) => {
       retryAfterSeconds: expect.any(Number),
     });
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  // Threat: with a budget per route, an attacker gets CREW_AUTH_RATE_LIMIT guesses on each of the API and form variants
+  // of login, the code step and registration. Every sign-in and 2FA route draws on ONE per-IP counter (OWASP ASVS 2.2.1).
+  it('one per-IP budget for all sign-in routes: API login + form login + API register use it up, then the 4th on any → 429', async () => {
+    const ip = '203.0.113.20';
+    const c = new TestClient(t.app);
+    const { csrf } = await c.page('/login'); // GET pages are not limited
+    const json = (url: string, body: object) => c.request({ method: 'POST', url, payload: body, headers: { 'content-type': 'application/json' }, remoteAddress: ip });
+    const form = (url: string, fields: Record<string, string>) =>
+      c.request({ method: 'POST', url, payload: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, remoteAddress: ip });
+    const login = () => json('/api/auth/login', { username: 'x-user', password: 'wrong password' });
+    const loginForm = () => form('/login', { username: 'x-user', password: 'wrong password', _csrf: csrf });
+    const register = () => json('/api/auth/register', { username: 'y-user', password: 'short' });
+
+    expect((await login()).statusCode).toBe(401);
+    expect((await loginForm()).statusCode).toBe(401);
+    expect((await register()).statusCode).toBe(400);
+    for (const send of [login, loginForm, register]) {
+      const res = await send();
+      expect(res.statusCode).toBe(429);
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    // The limit is per IP: another address still has its own budget.
+    const other = await c.request({ method: 'POST', url: '/api/auth/login', payload: { username: 'x-user', password: 'wrong password' }, headers: { 'content-type': 'application/json' }, remoteAddress: '203.0.113.21' });
+    expect(other.statusCode).toBe(401);
+  });
+});
+
+/**
+ * Legacy data: users adopted from the earlier Flask app have Werkzeug hashes (pbkdf2:sha256 or scrypt). They must be able
+ * to sign in, and that sign-in replaces the hash by argon2id (OWASP Password Storage Cheat Sheet: upgrade on login).
+ */
+describe.each(TEST_DIALECTS)('sign-in with an adopted Werkzeug password hash on %s', (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(kind);
+  });
+  afterAll(() => t.close());
+
+  const storedHash = async (username: string) =>
+    (await t.deps.db.selectFrom('users').select('password_hash').where('username', '=', username).executeTakeFirstOrThrow()).password_hash;
+
+  it('POST /api/auth/login and the /login form accept it once, store argon2id, and keep working', async () => {
+    const users: Array<[string, string]> = [['Flask_Pbkdf2', 'pbkdf2:sha256:600000'], ['Flask_Scrypt', 'scrypt:32768:8:1']];
+    for (const [username, method] of users) {
+      await t.deps.db.insertInto('users').values({ username, email: null, password_hash: werkzeugHash(GOOD_PASSWORD, method, 'Zr4kP9sQw2LmN7xT') }).execute();
+    }
+    const wrong = await new TestClient(t.app).json('POST', '/api/auth/login', { username: 'flask_pbkdf2', password: 'not the password at all' });
+    expect(wrong.statusCode).toBe(401);
+    expect(await storedHash('Flask_Pbkdf2')).toMatch(/^pbkdf2:sha256:600000\$/);
+
+    const api = await new TestClient(t.app).json('POST', '/api/auth/login', { username: 'flask_pbkdf2', password: GOOD_PASSWORD });
+    expect(api.statusCode, api.body).toBe(200);
+    expect(api.json()).toMatchObject({ status: 'authenticated', user: { username: 'Flask_Pbkdf2' } });
+    const browser = new TestClient(t.app);
+    const { csrf } = await browser.page('/login');
+    const form = await browser.form('/login', { username: 'Flask_Scrypt', password: GOOD_PASSWORD, _csrf: csrf });
+    expect(form.statusCode).toBe(303);
+    expect(form.headers.location).toBe('/');
+    expect((await browser.request({ method: 'GET', url: '/' })).statusCode).toBe(200);
+
+    for (const [username] of users) {
+      expect(await storedHash(username)).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      const again = await new TestClient(t.app).json('POST', '/api/auth/login', { username, password: GOOD_PASSWORD });
+      expect(again.json().status).toBe('authenticated');
+    }
   });
 });

@@ -88,8 +88,11 @@ describe.each(TEST_DIALECTS)('HTML pages on %s', (kind) => {
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
     expect(res.body).toContain('<label for="code">');
 
-    res = await c.form('/settings/security/2fa/enable', { code: '000000', _csrf: csrf });
-    expect(res.statusCode).toBe(400);
+    res = await c.form('/settings/security/2fa/enable', { code: 'abcdef', _csrf: csrf });
+    expect(res.statusCode).toBe(400); // not 6 digits: invalid input, as on the JSON route
+    expect(res.body).toContain('Enter the 6-digit code from your authenticator app.');
+    res = await c.form('/settings/security/2fa/enable', { code: '000000', _csrf: csrfOf(res.body) });
+    expect(res.statusCode).toBe(401); // a well-formed wrong code
     expect(res.body).toContain('That code is not valid.');
     expect(secretOf(res.body)).toBe(secret);
 

@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionToken } from '../../src/modules/sessions/session-token.ts';
 import { SESSION_IDLE_TIMEOUT_MS } from '../../src/modules/sessions/session.service.ts';
+import { generateTotp } from '../../src/modules/two-factor/totp.ts';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
-import { GOOD_PASSWORD, TestClient, createTestApp, type TestApp } from './app-harness.ts';
+import { GOOD_PASSWORD, TestClient, createTestApp, csrfOf, type TestApp } from './app-harness.ts';
 
 function sessionCookieOf(setCookie: string | string[] | undefined): string {
   const all = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
@@ -107,5 +108,80 @@ describe.each(TEST_DIALECTS)('cookie Secure flag on %s', (kind) => {
     } finally {
       await t.close();
     }
+  });
+});
+
+/**
+ * Threat: a user turns on 2FA because their password leaked, yet the attacker's password-only session stays signed in,
+ * and the user's own session keeps the token it had before the privilege change. Rule: enabling 2FA rotates the current
+ * session (new token and CSRF token, OWASP ASVS 3.2.1) and signs out every other session of the user (ASVS 3.3.3).
+ */
+describe.each(TEST_DIALECTS)('enabling 2FA ends password-only sessions on %s', (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(kind);
+  });
+  afterAll(() => t.close());
+
+  /** B registers (and stays signed in); A signs in elsewhere with the same password alone. */
+  async function twoSessions(username: string): Promise<{ a: TestClient; b: TestClient; userId: number }> {
+    const b = new TestClient(t.app);
+    const userId = (await b.json('POST', '/api/auth/register', { username, password: GOOD_PASSWORD })).json().user.id as number;
+    const a = new TestClient(t.app);
+    expect((await a.json('POST', '/api/auth/login', { username, password: GOOD_PASSWORD })).json().status).toBe('authenticated');
+    expect((await a.json('GET', '/api/me')).statusCode).toBe(200);
+    return { a, b, userId };
+  }
+
+  const sessionIds = async (userId: number) =>
+    (await t.deps.db.selectFrom('sessions').select('id').where('user_id', '=', userId).execute()).map((r) => r.id);
+
+  it('POST /api/2fa/enable signs out session A and moves B to a new token: the old one is refused, the new cookie works', async () => {
+    const { a, b, userId } = await twoSessions('kim');
+    const { secret } = (await b.json('POST', '/api/2fa/setup')).json();
+    const oldToken = b.cookies.get('crew_session')!;
+    const aToken = a.cookies.get('crew_session')!;
+
+    const enabled = await b.json('POST', '/api/2fa/enable', { code: generateTotp(secret, t.clock.now()) });
+    expect(enabled.statusCode, enabled.body).toBe(200);
+    expect(enabled.json().backupCodes).toHaveLength(10);
+    const newToken = b.cookies.get('crew_session')!;
+    expect(newToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(newToken).not.toBe(oldToken);
+
+    for (const token of [oldToken, aToken]) {
+      const res = await t.app.inject({ method: 'GET', url: '/api/me', headers: { cookie: `crew_session=${token}` } });
+      expect(res.statusCode).toBe(401);
+    }
+    expect((await a.json('GET', '/api/me')).statusCode).toBe(401);
+    const me = await b.json('GET', '/api/me');
+    expect(me.statusCode).toBe(200);
+    expect(me.json().twoFactor).toEqual({ enabled: true, backupCodesRemaining: 10 });
+    expect(await sessionIds(userId)).toEqual([hashSessionToken(newToken)]);
+  });
+
+  it('the enable form does the same, and the backup-codes page that follows carries the NEW session\'s CSRF token', async () => {
+    const { a, b, userId } = await twoSessions('lou');
+    const { secret } = (await b.json('POST', '/api/2fa/setup')).json();
+    const oldToken = b.cookies.get('crew_session')!;
+    const { csrf: oldCsrf } = await b.page('/settings/security/2fa/setup');
+
+    const page = await b.form('/settings/security/2fa/enable', { code: generateTotp(secret, t.clock.now()), _csrf: oldCsrf });
+    expect(page.statusCode, page.body).toBe(200);
+    expect(page.body).toContain('Save these backup codes now.');
+    const newToken = b.cookies.get('crew_session')!;
+    expect(newToken).not.toBe(oldToken);
+    expect((await a.json('GET', '/api/me')).statusCode).toBe(401);
+    expect(await sessionIds(userId)).toEqual([hashSessionToken(newToken)]);
+
+    const session = await t.deps.db.selectFrom('sessions').select('csrf_token').where('id', '=', hashSessionToken(newToken)).executeTakeFirstOrThrow();
+    const pageCsrf = csrfOf(page.body);
+    expect(pageCsrf).toBe(session.csrf_token);
+    expect(pageCsrf).not.toBe(oldCsrf);
+    // A form posted from the backup-codes page (sign out, in the layout) is accepted; the old token is not.
+    expect((await b.form('/logout', { _csrf: oldCsrf })).statusCode).toBe(403);
+    const out = await b.form('/logout', { _csrf: pageCsrf });
+    expect(out.statusCode).toBe(303);
+    expect(await sessionIds(userId)).toEqual([]);
   });
 });

@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionToken } from '../../src/modules/sessions/session-token.ts';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
-import { createTestApp, type TestApp } from './app-harness.ts';
-import { FIXED_START, enrolUser, eventTypes, postCode, startSignIn, totpAt, twoFactorRow, wrongCode } from './sign-in-helpers.ts';
+import { GOOD_PASSWORD, TestClient, createTestApp, type TestApp } from './app-harness.ts';
+import { FIXED_START, enrolUser, eventTypes, openSecondInstance, postCode, startSignIn, totpAt, twoFactorRow, wrongCode } from './sign-in-helpers.ts';
 
 describe.each(TEST_DIALECTS)('second-factor brute force through HTTP on %s', (kind) => {
   let t: TestApp;
@@ -146,8 +146,14 @@ describe.each(TEST_DIALECTS)('per-IP rate limit on the code step on %s', (kind) 
   afterAll(() => t.close());
 
   it('the 4th code from one IP in a minute → 429 with retryAfterSeconds before the code is checked; another IP is not affected', async () => {
-    const user = await enrolUser(t.app, t.clock, 'ip');
-    const c = await startSignIn(t.app, user.username);
+    // Every sign-in and 2FA route shares one per-IP counter, so enrol through a second instance (its own in-memory
+    // budget) and enter the password from another address: the 3 requests counted for 198.51.100.1 are the codes alone.
+    const other = await openSecondInstance(t);
+    const user = await enrolUser(other.app, t.clock, 'ip');
+    await other.close();
+    const c = new TestClient(t.app);
+    const login = await c.request({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: GOOD_PASSWORD }, headers: { 'content-type': 'application/json' }, remoteAddress: '198.51.100.9' });
+    expect(login.json()).toEqual({ status: 'two_factor_required' });
     const from = (ip: string, code: string) =>
       c.request({ method: 'POST', url: '/api/auth/login/two-factor', payload: { code }, headers: { 'content-type': 'application/json' }, remoteAddress: ip });
     for (let i = 0; i < 3; i++) expect((await from('198.51.100.1', wrongCode(user, t.clock, i))).statusCode).toBe(401);

@@ -55,6 +55,39 @@ describe.each(TEST_DIALECTS)('second-factor replay at sign-in on %s', (kind) => 
     expect(await eventTypes(t, user.userId)).toContain('sign_in_with_code');
   });
 
+  // Bug: when several requests submit codes on one pending sign-in at once (a double-click, a retrying client), the
+  // losers found the pending session upgraded and answered with a Set-Cookie that CLEARED crew_session — signing the
+  // browser out of the session the winner had just issued. Losers must answer 401 and leave the cookie alone.
+  it('3 parallel right codes on ONE pending sign-in: one 200 with a new cookie, the others 401 without clearing the cookie', async () => {
+    const user = await enrolUser(t.app, t.clock, 'race');
+    t.clock.advanceSeconds(60); // steps -1, 0 and +1 are all fresh
+    const c = await startSignIn(t.app, user.username);
+    const pendingToken = c.cookies.get('crew_session')!;
+    const send = (code: string) =>
+      t.app.inject({ method: 'POST', url: '/api/auth/login/two-factor', payload: { code }, headers: { 'content-type': 'application/json', cookie: `crew_session=${pendingToken}` } });
+    const answers = await Promise.all([-1, 0, 1].map((k) => send(totpAt(user, t.clock, k))));
+
+    const sessionCookies = (res: LightMyRequestResponse) => (res.cookies as Array<{ name: string; value: string }>).filter((x) => x.name === 'crew_session');
+    const winners = answers.filter((r) => r.statusCode === 200);
+    expect(winners, answers.map((r) => `${r.statusCode} ${r.body}`).join('\n')).toHaveLength(1);
+    const issued = sessionCookies(winners[0]!);
+    expect(issued).toHaveLength(1);
+    expect(issued[0]!.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    for (const loser of answers.filter((r) => r !== winners[0])) {
+      expect(loser.statusCode, loser.body).toBe(401);
+      expect(sessionCookies(loser), 'a loser must not touch the session cookie').toEqual([]);
+    }
+    // A straggler arriving after the upgrade is refused the same way, cookie untouched.
+    const late = await send(totpAt(user, t.clock));
+    expect(late.statusCode).toBe(401);
+    expect(late.json().error.code).toBe('two_factor_pending_expired');
+    expect(sessionCookies(late)).toEqual([]);
+    // The winner's cookie is a working full session.
+    const me = await t.app.inject({ method: 'GET', url: '/api/me', headers: { cookie: `crew_session=${issued[0]!.value}` } });
+    expect(me.statusCode).toBe(200);
+    expect(me.json().user.id).toBe(user.userId);
+  });
+
   it('refuses a code already accepted at sign-in, and an older step inside the drift window, on a new pending sign-in', async () => {
     const user = await enrolUser(t.app, t.clock, 'replay');
     t.clock.advanceSeconds(30);

@@ -52,6 +52,27 @@ describe.each(TEST_DIALECTS)('regenerate backup codes and disable 2FA on %s', (k
     expect(fresh.json().backupCodesRemaining).toBe(9);
   });
 
+  // Nit: regenerate refuses backup codes (a leaked one must not mint more), so its 400 must not invite "one of your
+  // backup codes" as the code-step message does; it says backup codes are not accepted here.
+  it('regenerate refuses a backup code or junk with 400 invalid_input and a message that does not offer backup codes', async () => {
+    const { user, c } = await signedInUser('regenmsg');
+    const before = await twoFactorRow(t, user.userId);
+    for (const code of [user.backupCodes[0]!, 'abcdef']) {
+      const res = await c.json('POST', '/api/2fa/backup-codes/regenerate', { code });
+      expect(res.statusCode, code).toBe(400);
+      expect(res.json().error.code).toBe('invalid_input');
+      expect(res.json().error.message).toBe('Enter the 6-digit code from your authenticator app; backup codes are not accepted here.');
+      expect(res.json().error.message).not.toContain('or one of your backup codes');
+    }
+    const page = await c.form('/settings/security/2fa/backup-codes', { code: user.backupCodes[0]!, _csrf: csrfOf((await c.request({ method: 'GET', url: '/settings/security' })).body) });
+    expect(page.statusCode).toBe(400);
+    expect(page.body).toContain('backup codes are not accepted here');
+    expect(await twoFactorRow(t, user.userId)).toEqual(before);
+    // The code step still offers both.
+    const pending = await startSignIn(t.app, user.username);
+    expect((await postCode(pending, 'abcdef')).json().error.message).toContain('or one of your backup codes');
+  });
+
   it('POST /api/2fa/disable: wrong password or wrong code changes nothing (and a wrong password spends no code); password + code → off, other sessions signed out', async () => {
     const { user, c } = await signedInUser('disable');
     const other = await startSignIn(t.app, user.username);

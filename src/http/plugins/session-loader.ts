@@ -4,7 +4,7 @@ import { SESSION_COOKIE, clearSessionCookie } from './session-cookie.ts';
 
 /**
  * Loads `request.auth` (session, user, whether 2FA is enabled) from the session cookie on every request except static
- * files and /healthz; a cookie that names no live session is cleared.
+ * files and /healthz; a cookie that names no live session is cleared (except on routes with `keepUnknownSessionCookie`).
  */
 export const sessionLoader = fp(
   async (app: FastifyInstance) => {
@@ -24,7 +24,9 @@ export const sessionLoader = fp(
       const session = await sessions.getSessionByToken(token);
       const user = session ? await users.findById(session.userId) : null;
       if (!session || !user) {
-        clearSessionCookie(request, reply);
+        // On the code step an unknown token is usually a pending sign-in that a parallel request just upgraded; clearing
+        // the cookie in this answer would sign the browser out of the new session it received (OWASP ASVS 3.2.1).
+        if (session || !request.routeOptions.config?.keepUnknownSessionCookie) clearSessionCookie(request, reply);
         return;
       }
       const record = await twoFactor.findByUserId(user.id);

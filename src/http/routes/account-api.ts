@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { AppError } from '../../lib/app-error.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
-import { CodeBody, ERROR_RESPONSES, compactCode } from '../schemas.ts';
+import { CodeBody, ERROR_RESPONSES } from '../schemas.ts';
+import { renewSessionsAfterEnablingTwoFactor } from '../session-renewal.ts';
 
 const MeResponse = Type.Object({
   user: Type.Object({ id: Type.Integer(), username: Type.String(), email: Type.Union([Type.String(), Type.Null()]), role: Type.String() }),
@@ -39,7 +39,7 @@ export async function accountApiRoutes(app: FastifyInstance): Promise<void> {
 
   // Creates or replaces a not-yet-enabled secret; 409 once 2FA is enabled (disable first).
   app.post('/2fa/setup', {
-    config: authRateLimit(app.deps.config),
+    config: authRateLimit(),
     schema: { response: { 200: SetupResponse, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const details = await enrollment.begin(request.auth!.user, request.meta);
@@ -48,12 +48,13 @@ export async function accountApiRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post('/2fa/enable', {
-    config: authRateLimit(app.deps.config),
+    config: authRateLimit(),
     schema: { body: CodeBody, response: { 200: EnableResponse, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
-    const code = compactCode((request.body as CodeBody).code);
-    if (!/^\d{6}$/.test(code)) throw new AppError('invalid_code', 'Enter the 6-digit code from your authenticator app.');
-    const backupCodes = await enrollment.confirm(request.auth!.user, code, request.meta);
+    // Not 6 digits → 400 invalid_input; a well-formed wrong code → 401 invalid_code (as on every other code route).
+    const backupCodes = await enrollment.confirm(request.auth!.user, (request.body as CodeBody).code, request.meta);
+    // New token for the new privilege, and sessions opened with the password alone are signed out (ASVS 3.2.1, 3.3.3).
+    await renewSessionsAfterEnablingTwoFactor(request, reply);
     reply.header('cache-control', 'no-store');
     return { backupCodes };
   });

@@ -5,7 +5,7 @@ import { listSecurityEvents, type SecurityEvent, type SecurityEventType } from '
 import { formatUtc, formatWait } from '../format-wait.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { mustEnrol } from '../plugins/require-session.ts';
-import { compactCode } from '../schemas.ts';
+import { renewSessionsAfterEnablingTwoFactor } from '../session-renewal.ts';
 
 const CsrfForm = Type.Object({ _csrf: Type.String({ maxLength: 200 }) });
 const CodeForm = Type.Object({ code: Type.String({ maxLength: 64 }), _csrf: Type.String({ maxLength: 200 }) });
@@ -139,7 +139,7 @@ export async function securityPageRoutes(app: FastifyInstance): Promise<void> {
     renderSecurityPage(request, reply, { notice: noticeFor(request.query) }),
   );
 
-  app.post('/settings/security/2fa/setup', { config: authRateLimit(config), schema: { body: CsrfForm } }, async (request, reply) => {
+  app.post('/settings/security/2fa/setup', { config: authRateLimit(), schema: { body: CsrfForm } }, async (request, reply) => {
     try {
       await enrollment.begin(request.auth!.user, request.meta);
     } catch (error) {
@@ -155,20 +155,23 @@ export async function securityPageRoutes(app: FastifyInstance): Promise<void> {
     return reply.page('two-factor-setup', { title: 'Enable two-factor authentication', details });
   });
 
-  app.post('/settings/security/2fa/enable', { config: authRateLimit(config), schema: { body: CodeForm } }, async (request, reply) => {
+  app.post('/settings/security/2fa/enable', { config: authRateLimit(), schema: { body: CodeForm } }, async (request, reply) => {
     const user = request.auth!.user;
-    const code = compactCode((request.body as Static<typeof CodeForm>).code);
+    let codes: string[];
     try {
-      if (!/^\d{6}$/.test(code)) throw new AppError('invalid_code', 'Enter the 6-digit code from your authenticator app.');
-      const codes = await enrollment.confirm(user, code, request.meta);
-      return renderBackupCodesPage(reply, codes, config.issuer, user.username);
+      codes = await enrollment.confirm(user, (request.body as Static<typeof CodeForm>).code, request.meta);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       if (error.code === 'two_factor_not_set_up' || error.code === 'two_factor_already_enabled') return reply.redirect('/settings/security', 303);
-      if (error.code !== 'invalid_code') throw error;
+      if (error.code !== 'invalid_code' && error.code !== 'invalid_input') throw error;
       const details = await enrollment.pending(user);
       if (!details) return reply.redirect('/settings/security', 303);
-      return reply.page('two-factor-setup', { title: 'Enable two-factor authentication', details, error: error.message }, 400);
+      // 400 for input that is not 6 digits, 401 for a wrong code, as the JSON route answers.
+      return reply.page('two-factor-setup', { title: 'Enable two-factor authentication', details, error: error.message }, error.statusCode);
     }
+    // New token for the new privilege, and sessions opened with the password alone are signed out (ASVS 3.2.1, 3.3.3);
+    // the backup-codes page below is rendered for the new session, so its forms carry the new CSRF token.
+    await renewSessionsAfterEnablingTwoFactor(request, reply);
+    return renderBackupCodesPage(reply, codes, config.issuer, user.username);
   });
 }

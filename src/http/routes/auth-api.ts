@@ -32,7 +32,7 @@ export async function authApiRoutes(app: FastifyInstance): Promise<void> {
   const { config } = app.deps;
 
   app.post('/auth/register', {
-    config: authRateLimit(config),
+    config: authRateLimit(),
     schema: { body: RegisterBody, response: { 201: Type.Object({ user: PublicUser }), ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     if (config.registration === 'closed') throw new AppError('registration_closed');
@@ -44,7 +44,7 @@ export async function authApiRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post('/auth/login', {
-    config: authRateLimit(config),
+    config: authRateLimit(),
     schema: { body: LoginBody, response: { 200: LoginResponse, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const body = request.body as Static<typeof LoginBody>;

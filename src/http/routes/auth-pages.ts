@@ -26,7 +26,7 @@ export async function authPageRoutes(app: FastifyInstance): Promise<void> {
     return reply.page('login', { title: 'Sign in', username: '', notice, registrationOpen: config.registration === 'open' });
   });
 
-  app.post('/login', { config: authRateLimit(config, anonymous), schema: { body: LoginForm } }, async (request, reply) => {
+  app.post('/login', { config: authRateLimit(anonymous), schema: { body: LoginForm } }, async (request, reply) => {
     const body = request.body as Static<typeof LoginForm>;
     const result =
       body.username.trim() && body.password
@@ -45,7 +45,7 @@ export async function authPageRoutes(app: FastifyInstance): Promise<void> {
     return reply.page('register', { title: 'Create an account', username: '', email: '' });
   });
 
-  app.post('/register', { config: authRateLimit(config, anonymous), schema: { body: RegisterForm } }, async (request, reply) => {
+  app.post('/register', { config: authRateLimit(anonymous), schema: { body: RegisterForm } }, async (request, reply) => {
     if (config.registration === 'closed') throw new AppError('registration_closed');
     const body = request.body as Static<typeof RegisterForm>;
     try {

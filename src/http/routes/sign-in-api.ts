@@ -19,7 +19,7 @@ export async function twoFactorSignInApiRoutes(app: FastifyInstance): Promise<vo
   // The schema refuses non-strings, '' and > 64 characters with 400 before the service sees them; the service
   // refuses every other malformed string with 400 too, and neither is counted.
   app.post('/auth/login/two-factor', {
-    config: authRateLimit(app.deps.config),
+    config: authRateLimit({ keepUnknownSessionCookie: true }),
     schema: { body: CodeBody, response: { 200: TwoFactorSignInResponse, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const done = await completeTwoFactorSignIn(request, reply, (request.body as CodeBody).code);

@@ -41,7 +41,7 @@ export async function twoFactorSignInPageRoutes(app: FastifyInstance): Promise<v
     return renderTwoFactorPage(reply, now, { lockedForSeconds });
   });
 
-  app.post('/login/two-factor', { config: authRateLimit(deps.config), schema: { body: CodeForm } }, async (request, reply) => {
+  app.post('/login/two-factor', { config: authRateLimit({ keepUnknownSessionCookie: true }), schema: { body: CodeForm } }, async (request, reply) => {
     const { code } = request.body as Static<typeof CodeForm>;
     const now = deps.clock.now();
     if (!code.trim()) return renderTwoFactorPage(reply, now, { error: 'Enter the 6-digit code from your authenticator app or a backup code.' }, 400);

@@ -21,7 +21,7 @@ export async function twoFactorManagementApiRoutes(app: FastifyInstance): Promis
   const { deps } = app;
 
   app.post('/2fa/backup-codes/regenerate', {
-    config: authRateLimit(deps.config),
+    config: authRateLimit(),
     schema: { body: CodeBody, response: { 200: BackupCodesResponse, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const { backupCodes } = await regenerateBackupCodes(deps, request.auth!.user.id, (request.body as CodeBody).code, request.meta);
@@ -30,7 +30,7 @@ export async function twoFactorManagementApiRoutes(app: FastifyInstance): Promis
   });
 
   app.post('/2fa/disable', {
-    config: authRateLimit(deps.config),
+    config: authRateLimit(),
     schema: { body: DisableBody, response: { 200: DisableResponse, ...ERROR_RESPONSES } },
   }, async (request) => {
     const auth = request.auth!;

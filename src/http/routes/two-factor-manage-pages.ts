@@ -16,9 +16,8 @@ function messageFor(error: AppError, form: SecurityFormError['form']): string {
   if (error.code === 'too_many_attempts') {
     return `Too many wrong codes or passwords. Try again in ${formatWait(error.extra.retryAfterSeconds ?? 1)}; until then even a correct code is refused.`;
   }
-  if (error.code === 'invalid_input') {
-    return form === 'regenerate' ? 'Enter the 6-digit code from your authenticator app.' : 'Enter your password and a code from your app or a backup code.';
-  }
+  // Regenerate takes a TOTP code only (R10 in docs/SECURITY.md), and the service's message already says so.
+  if (error.code === 'invalid_input' && form === 'disable') return 'Enter your password and a code from your app or a backup code.';
   return error.message;
 }
 
@@ -30,7 +29,7 @@ export async function twoFactorManagementPageRoutes(app: FastifyInstance): Promi
   const { deps } = app;
   const refusable = new Set(['invalid_code', 'invalid_credentials', 'invalid_input', 'too_many_attempts', 'forbidden']);
 
-  app.post('/settings/security/2fa/backup-codes', { config: authRateLimit(deps.config), schema: { body: RegenerateForm } }, async (request, reply) => {
+  app.post('/settings/security/2fa/backup-codes', { config: authRateLimit(), schema: { body: RegenerateForm } }, async (request, reply) => {
     const user = request.auth!.user;
     try {
       const { backupCodes } = await regenerateBackupCodes(deps, user.id, (request.body as Static<typeof RegenerateForm>).code, request.meta);
@@ -47,7 +46,7 @@ export async function twoFactorManagementPageRoutes(app: FastifyInstance): Promi
     }
   });
 
-  app.post('/settings/security/2fa/disable', { config: authRateLimit(deps.config), schema: { body: DisableForm } }, async (request, reply) => {
+  app.post('/settings/security/2fa/disable', { config: authRateLimit(), schema: { body: DisableForm } }, async (request, reply) => {
     const auth = request.auth!;
     const body = request.body as Static<typeof DisableForm>;
     try {

@@ -16,7 +16,7 @@
  *                                                                    pending row is already gone
  *   recordTwoFactorFailure(sessionId)        → number               increments two_factor_failures, returns this
  *                                                                    attempt's number (atomic, usable as a reservation)
- *   destroySession(sessionId)                → void                 logout
+ *   destroySession(sessionId)                → boolean              logout; false if the row was already gone
  *   destroyUserSessions(userId, exceptId?)   → number               e.g. after disabling 2FA or a password change
  *   deleteExpiredSessions()                  → number               housekeeping
  *
@@ -192,9 +192,10 @@ export class SessionService {
     return row ? Number(row.two_factor_failures) : Number.POSITIVE_INFINITY;
   }
 
-  /** Deletes one session (logout). */
-  async destroySession(sessionId: string): Promise<void> {
-    await this.#deps.db.deleteFrom('sessions').where('id', '=', sessionId).execute();
+  /** Deletes one session (logout); returns whether this call deleted it (false if it was already gone). */
+  async destroySession(sessionId: string): Promise<boolean> {
+    const result = await this.#deps.db.deleteFrom('sessions').where('id', '=', sessionId).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
   }
 
   /** Deletes every session of a user except, optionally, one; returns how many were deleted. */

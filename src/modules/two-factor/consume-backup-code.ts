@@ -8,12 +8,16 @@ export const BACKUP_CODE_CAS_MAX_ROUNDS = 25;
 /** Outcome of {@link consumeBackupCode}. */
 export type BackupCodeConsumption = { consumed: true; backupCodesRemaining: number } | { consumed: false };
 
-/** Parses the backup_codes column (JSON array of argon2id hashes); anything else counts as no codes, failing closed. */
+/**
+ * Parses the backup_codes column (JSON array of argon2id hashes), failing closed: anything else counts as no codes, and
+ * entries that are not argon2 hashes (left by the earlier Flask app, in its own format) are dropped, since none of our
+ * codes can ever match them — adopted users should generate new backup codes.
+ */
 export function parseBackupCodeHashes(stored: string | null | undefined): string[] {
   if (typeof stored !== 'string' || stored === '') return [];
   try {
     const parsed: unknown = JSON.parse(stored);
-    return Array.isArray(parsed) ? parsed.filter((h): h is string => typeof h === 'string') : [];
+    return Array.isArray(parsed) ? parsed.filter((h): h is string => typeof h === 'string' && h.startsWith('$argon2')) : [];
   } catch {
     return [];
   }

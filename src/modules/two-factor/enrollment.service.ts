@@ -9,6 +9,7 @@ import { generateBackupCodes, hashBackupCodes } from './backup-codes.ts';
 import { claimTotpStep } from './claim-totp-step.ts';
 import { buildOtpauthUri, formatSecretForManualEntry } from './otpauth-uri.ts';
 import { renderQrSvg } from './qr-code.ts';
+import { classifySecondFactorInput } from './sign-in-verifier.ts';
 import { generateTotpSecret, verifyTotp } from './totp.ts';
 import { TwoFactorRepository } from './two-factor.repository.ts';
 
@@ -76,14 +77,19 @@ export class EnrollmentService {
 
   /**
    * Checks the first code and enables 2FA, returning 10 new backup codes (shown once, stored only as argon2id hashes).
-   * A wrong code throws invalid_code and writes nothing; the accepted step is claimed so it cannot be replayed.
+   * Input that is not 6 digits (spaces and dashes ignored) throws invalid_input (400) like every other code route;
+   * a well-formed wrong code throws invalid_code (401). Either writes nothing; the accepted step is claimed so it
+   * cannot be replayed.
    */
-  async confirm(user: { id: number }, code: string, meta?: RequestMeta): Promise<string[]> {
+  async confirm(user: { id: number }, code: unknown, meta?: RequestMeta): Promise<string[]> {
+    // The same classifier as sign-in and step-up (R1/R8 in docs/SECURITY.md): junk is 400 before anything is read.
+    const input = classifySecondFactorInput(code, { acceptBackupCode: false });
+    if (input.kind !== 'totp') throw new AppError('invalid_input', 'Enter the 6-digit code from your authenticator app.');
     const record = await this.#repo.findByUserId(user.id);
     if (!record) throw new AppError('two_factor_not_set_up');
     if (record.enabled) throw new AppError('two_factor_already_enabled');
     const now = this.#deps.clock.now();
-    const step = verifyTotp({ secret: this.#repo.revealSecret(record), code, at: now, window: 1, lastUsedStep: record.lastUsedTotpStep });
+    const step = verifyTotp({ secret: this.#repo.revealSecret(record), code: input.code, at: now, window: 1, lastUsedStep: record.lastUsedTotpStep });
     if (step === null) throw new AppError('invalid_code');
     const codes = generateBackupCodes(this.#deps.random, 10);
     const hashes = await hashBackupCodes(codes);

@@ -179,14 +179,20 @@ export async function recordFailedAttempt(
 
 /**
  * Maps a refused second factor to the AppError the HTTP layer answers with: locked → 429 too_many_attempts with
- * retryAfterSeconds, malformed → 400, not_enabled → 409, invalid/replayed → 401 invalid_code.
+ * retryAfterSeconds, malformed → 400, not_enabled → 409, invalid/replayed → 401 invalid_code. Pass the route's
+ * `acceptBackupCode` so a malformed answer only offers backup codes where they are accepted.
  */
-export function secondFactorFailureToAppError(failure: SecondFactorFailure): AppError {
+export function secondFactorFailureToAppError(failure: SecondFactorFailure, options: { acceptBackupCode?: boolean } = {}): AppError {
   switch (failure.reason) {
     case 'locked':
       return new AppError('too_many_attempts', undefined, { retryAfterSeconds: failure.retryAfterSeconds ?? 1 });
     case 'malformed':
-      return new AppError('invalid_input', 'Enter the 6-digit code from your authenticator app or one of your backup codes.');
+      return new AppError(
+        'invalid_input',
+        (options.acceptBackupCode ?? true)
+          ? 'Enter the 6-digit code from your authenticator app or one of your backup codes.'
+          : 'Enter the 6-digit code from your authenticator app; backup codes are not accepted here.',
+      );
     case 'not_enabled':
       return new AppError('two_factor_not_enabled');
     case 'replayed':

@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../lib/app-error.ts';
 import { createMigratedDatabase, TEST_DIALECTS } from '../../../test/helpers/test-database.ts';
 import { codeAt, countEvents, createEnabledUser, FIXTURE_PASSWORD, readRow, TEST_META, wrongCode } from './security-test-fixtures.ts';
+import { EnrollmentService } from './enrollment.service.ts';
 import { verifySecondFactor } from './sign-in-verifier.ts';
 import {
   disableTwoFactor,
+  findUserIdByUsername,
   getTwoFactorStatus,
   getTwoFactorStatusByUsername,
   regenerateBackupCodes,
@@ -98,5 +100,33 @@ describe.each(TEST_DIALECTS)('two-factor management on %s', (kind) => {
     expect(await resetTwoFactorByOperator(user.deps, user.username)).toMatchObject({ removed: false });
     await rejectsWith(resetTwoFactorByOperator(user.deps, 'no-such-user'), 'not_found');
     await rejectsWith(getTwoFactorStatusByUsername(user.deps, 'no-such-user'), 'not_found');
+  });
+
+  // Bug: sign-in matches usernames ignoring case, but `crew 2fa status|reset` matched them exactly, so an operator could
+  // not find an adopted 'Carol' by the name she signs in with. Both now use UsersRepository's case-insensitive lookup.
+  it('crew 2fa status and reset find an adopted mixed-case username ignoring case, and report it as stored', async () => {
+    const user = await createEnabledUser(t.open.db);
+    await t.open.db.updateTable('users').set({ username: 'Carol' }).where('id', '=', user.userId).execute();
+    expect(await findUserIdByUsername(t.open.db, 'carol')).toBe(user.userId);
+    expect(await getTwoFactorStatusByUsername(user.deps, 'carol')).toMatchObject({ userId: user.userId, username: 'Carol', enabled: true });
+    expect(await resetTwoFactorByOperator(user.deps, 'CAROL')).toEqual({ userId: user.userId, username: 'Carol', removed: true });
+    expect(await readRow(t.open.db, user.userId)).toBeUndefined();
+    await rejectsWith(getTwoFactorStatusByUsername(user.deps, 'caro'), 'not_found');
+  });
+
+  // Legacy data: backup_codes written by the Flask app are not argon2id hashes of our codes, so none of them can ever be
+  // used; counting them would promise the user codes that do not exist. Adopted users should generate new backup codes.
+  it('does not count legacy backup-code entries that are not argon2 hashes, and never accepts them', async () => {
+    const user = await createEnabledUser(t.open.db);
+    const row = await readRow(t.open.db, user.userId);
+    const ours = (JSON.parse(row!.backup_codes!) as string[]).slice(0, 2);
+    const legacy = ['abcde-fghjk', 'pbkdf2:sha256:1000$salt$' + '00'.repeat(32), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'];
+    await t.open.db.updateTable('two_factor_auth').set({ backup_codes: JSON.stringify([...legacy, ...ours]) }).where('user_id', '=', user.userId).execute();
+
+    expect((await getTwoFactorStatus(user.deps, user.userId)).backupCodesRemaining).toBe(2);
+    const enrollment = new EnrollmentService({ ...user.deps, config: { issuer: 'Test' } });
+    expect((await enrollment.status(user.userId)).backupCodesRemaining).toBe(2);
+    expect(await verifySecondFactor(user.deps, user.userId, 'abcde-fghjk', TEST_META)).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(await verifySecondFactor(user.deps, user.userId, user.backupCodes[0]!, TEST_META)).toEqual({ ok: true, method: 'backup_code', backupCodesRemaining: 1 });
   });
 });

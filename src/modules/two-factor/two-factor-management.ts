@@ -2,9 +2,11 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import { AppError } from '../../lib/app-error.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { parseDbTimestamp } from '../../lib/db-timestamp.ts';
 import { dummyHash, verifySecret } from '../../lib/password-hash.ts';
 import type { RandomSource } from '../../lib/random.ts';
 import { recordSecurityEvent, type RequestMeta } from '../audit/security-events.ts';
+import { UsersRepository } from '../users/users.repository.ts';
 import { isLocked, retryAfterSeconds } from './account-lockout.ts';
 import { generateBackupCodes, hashBackupCodes } from './backup-codes.ts';
 import { parseBackupCodeHashes } from './consume-backup-code.ts';
@@ -40,7 +42,7 @@ export async function regenerateBackupCodes(
   meta: RequestMeta,
 ): Promise<{ backupCodes: string[] }> {
   const result = await verifySecondFactor(deps, userId, code, meta, { purpose: 'regenerate_backup_codes', acceptBackupCode: false });
-  if (!result.ok) throw secondFactorFailureToAppError(result);
+  if (!result.ok) throw secondFactorFailureToAppError(result, { acceptBackupCode: false });
   const backupCodes = generateBackupCodes(deps.random);
   // Stored only as salted argon2id hashes (NIST SP 800-63B §5.1.2.2). Overwriting the column makes any in-flight
   // compare-and-swap on the old list lose, so an old code cannot be consumed after this point.
@@ -92,16 +94,16 @@ export async function disableTwoFactor(
   return { twoFactor: { enabled: false } };
 }
 
-/** Looks up a user's id by exact username, or null. */
+/** Looks up a user's id by username, ignoring case like sign-in does (UsersRepository), or null. */
 export async function findUserIdByUsername(db: Kysely<Database>, username: string): Promise<number | null> {
-  const row = await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
-  return row ? Number(row.id) : null;
+  return (await new UsersRepository(db).findByUsername(username))?.id ?? null;
 }
 
-async function requireUser(db: Kysely<Database>, username: string): Promise<number> {
-  const userId = typeof username === 'string' ? await findUserIdByUsername(db, username) : null;
-  if (userId === null) throw new AppError('not_found', `No user named ${JSON.stringify(String(username))}.`);
-  return userId;
+/** The user an operator named (case-insensitively), with the username as stored; throws AppError not_found. */
+async function requireUser(db: Kysely<Database>, username: string): Promise<{ id: number; username: string }> {
+  const user = typeof username === 'string' ? await new UsersRepository(db).findByUsername(username) : null;
+  if (!user) throw new AppError('not_found', `No user named ${JSON.stringify(String(username))}.`);
+  return { id: user.id, username: user.username };
 }
 
 /**
@@ -113,11 +115,11 @@ export async function resetTwoFactorByOperator(
   deps: { db: Kysely<Database>; clock: Clock },
   username: string,
 ): Promise<{ userId: number; username: string; removed: boolean }> {
-  const userId = await requireUser(deps.db, username);
+  const { id: userId, username: storedName } = await requireUser(deps.db, username);
   const result = await deps.db.deleteFrom('two_factor_auth').where('user_id', '=', userId).executeTakeFirst();
   const removed = Number(result.numDeletedRows) > 0;
   await recordSecurityEvent(deps.db, { userId, type: 'two_factor_reset_by_operator', meta: OPERATOR_META, detail: { removed }, at: deps.clock.now() });
-  return { userId, username, removed };
+  return { userId, username: storedName, removed };
 }
 
 /** A user's two-factor status: enabled, when it was set up, backup codes left, and the end of any lockout in force. */
@@ -132,7 +134,7 @@ export async function getTwoFactorStatus(deps: { db: Kysely<Database>; clock: Cl
   const locked = isLocked(row.locked_until_ms, deps.clock.now().getTime());
   return {
     enabled,
-    createdAt: toDate(row.created_at),
+    createdAt: parseDbTimestamp(row.created_at),
     backupCodesRemaining: enabled ? parseBackupCodeHashes(row.backup_codes).length : 0,
     lockedUntil: locked ? new Date(Number(row.locked_until_ms)) : null,
   };
@@ -143,15 +145,6 @@ export async function getTwoFactorStatusByUsername(
   deps: { db: Kysely<Database>; clock: Clock },
   username: string,
 ): Promise<TwoFactorStatus & { userId: number; username: string }> {
-  const userId = await requireUser(deps.db, username);
-  return { userId, username, ...(await getTwoFactorStatus(deps, userId)) };
-}
-
-/** PostgreSQL returns timestamptz as a Date; SQLite returns CURRENT_TIMESTAMP text 'YYYY-MM-DD HH:MM:SS' in UTC. */
-function toDate(value: Date | string | null | undefined): Date | null {
-  if (value === null || value === undefined) return null;
-  if (value instanceof Date) return value;
-  const text = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$/.test(value) ? `${value.replace(' ', 'T')}Z` : value;
-  const date = new Date(text);
-  return Number.isNaN(date.getTime()) ? null : date;
+  const user = await requireUser(deps.db, username);
+  return { userId: user.id, username: user.username, ...(await getTwoFactorStatus(deps, user.id)) };
 }

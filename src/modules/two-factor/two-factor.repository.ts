@@ -1,5 +1,7 @@
 import type { AppDb } from '../../db/database.ts';
+import { parseDbTimestamp } from '../../lib/db-timestamp.ts';
 import { SecretBox } from '../../lib/secret-box.ts';
+import { parseBackupCodeHashes } from './consume-backup-code.ts';
 
 /** A user's two_factor_auth row, decoded (the secret stays as stored until {@link TwoFactorRepository.revealSecret}). */
 export interface TwoFactorRecord {
@@ -8,7 +10,7 @@ export interface TwoFactorRecord {
   /** The stored value: an encryption envelope, or a plain base32 secret left by the earlier Flask app. */
   storedSecret: string;
   enabled: boolean;
-  /** argon2id hashes of the unused backup codes. */
+  /** argon2id hashes of the unused backup codes (legacy entries in other formats are left out: they can never match). */
   backupCodeHashes: string[];
   createdAt: Date | null;
   lastUsedTotpStep: number | null;
@@ -19,21 +21,6 @@ export interface TwoFactorRecord {
 
 /** A legacy secret: 32 base32 characters (160 bits), maybe lowercase or padded. */
 const LEGACY_SECRET = /^[A-Za-z2-7]{16,64}=*$/;
-
-function parseHashes(json: string | null): string[] {
-  if (!json) return [];
-  try {
-    const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? value.filter((h): h is string => typeof h === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
-function toDate(value: Date | string | null): Date | null {
-  if (value === null) return null;
-  return value instanceof Date ? value : new Date(`${value.replace(' ', 'T')}Z`);
-}
 
 /**
  * Reads and writes the two_factor_auth row; secrets are encrypted with SecretBox on the way in (OWASP ASVS 6.2.x)
@@ -60,8 +47,9 @@ export class TwoFactorRepository {
       storedSecret: row.secret,
       // SQLite answers 0/1, PostgreSQL false/true.
       enabled: Boolean(Number(row.enabled)),
-      backupCodeHashes: parseHashes(row.backup_codes),
-      createdAt: toDate(row.created_at),
+      backupCodeHashes: parseBackupCodeHashes(row.backup_codes),
+      // Legacy rows may hold any timestamp text; an unreadable one shows as unknown instead of failing the page.
+      createdAt: parseDbTimestamp(row.created_at),
       lastUsedTotpStep: row.last_used_totp_step === null ? null : Number(row.last_used_totp_step),
       failedAttempts: Number(row.failed_attempts ?? 0),
       lockedUntilMs: row.locked_until_ms === null ? null : Number(row.locked_until_ms),

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { AppDb } from '../../db/database.ts';
+import { parseDbTimestamp } from '../../lib/db-timestamp.ts';
 
 /** A user as the app sees it; the password hash is only returned by {@link UsersRepository.findCredentialsByUsername}. */
 export interface User {
@@ -7,14 +8,14 @@ export interface User {
   username: string;
   email: string | null;
   role: string;
-  createdAt: Date;
+  /** Null when an adopted row holds a timestamp that cannot be read. */
+  createdAt: Date | null;
 }
 
 type UserRow = { id: number; username: string; email: string | null; role: string; created_at: Date | string };
 
 function toUser(row: UserRow): User {
-  const created = row.created_at instanceof Date ? row.created_at : new Date(`${String(row.created_at).replace(' ', 'T')}Z`);
-  return { id: Number(row.id), username: row.username, email: row.email, role: row.role, createdAt: created };
+  return { id: Number(row.id), username: row.username, email: row.email, role: row.role, createdAt: parseDbTimestamp(row.created_at) };
 }
 
 /** SQL access to the `users` table (usernames match case-insensitively). */
@@ -27,6 +28,17 @@ export class UsersRepository {
     return row ? toUser(row) : null;
   }
 
+  /** Finds a user by username, ignoring case (the same match as sign-in); the lowest id wins if legacy rows differ only in case. */
+  async findByUsername(username: string): Promise<User | null> {
+    const row = await this.db
+      .selectFrom('users')
+      .select(['id', 'username', 'email', 'role', 'created_at'])
+      .where(sql`lower(username)`, '=', username.toLowerCase())
+      .orderBy('id')
+      .executeTakeFirst();
+    return row ? toUser(row) : null;
+  }
+
   /** Finds a user and the password hash by username, ignoring case. */
   async findCredentialsByUsername(username: string): Promise<{ user: User; passwordHash: string } | null> {
     const row = await this.db
@@ -36,6 +48,17 @@ export class UsersRepository {
       .orderBy('id')
       .executeTakeFirst();
     return row ? { user: toUser(row), passwordHash: row.password_hash } : null;
+  }
+
+  /** Stores a new password hash only if the row still holds `oldHash` (compare-and-swap); returns whether it did. */
+  async replacePasswordHash(id: number, oldHash: string, newHash: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set({ password_hash: newHash })
+      .where('id', '=', id)
+      .where('password_hash', '=', oldHash)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   /** Inserts a user; returns null when the username is taken (checked case-insensitively, and by the UNIQUE index). */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.ts';
 import { createMigratedDatabase, TEST_DIALECTS } from '../../../test/helpers/test-database.ts';
+import { werkzeugHash } from '../../../test/helpers/werkzeug-hash.ts';
 import { UsersService } from './users.service.ts';
 import { normalizeUsername } from './username.ts';
 
@@ -30,7 +31,7 @@ describe.each(TEST_DIALECTS)('UsersService on %s', (kind) => {
     const user = await users.createUser({ username: 'Alice', password: PASSWORD, email: 'alice@example.com' });
     expect(user).toMatchObject({ username: 'alice', email: 'alice@example.com', role: 'user' });
     expect(user.createdAt).toBeInstanceOf(Date);
-    expect(Number.isNaN(user.createdAt.getTime())).toBe(false);
+    expect(Number.isNaN(user.createdAt!.getTime())).toBe(false);
     const row = await database.open.db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
     expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     const events = await database.open.db.selectFrom('security_events').select('type').where('user_id', '=', user.id).execute();
@@ -55,5 +56,25 @@ describe.each(TEST_DIALECTS)('UsersService on %s', (kind) => {
     expect((await users.verifyPassword('ALICE', PASSWORD))?.username).toBe('alice');
     expect(await users.verifyPassword('alice', 'wrong password here')).toBeNull();
     expect(await users.verifyPassword('nobody', PASSWORD)).toBeNull();
+  });
+
+  // Users adopted from the Flask app keep its Werkzeug hashes; the first correct sign-in stores argon2id instead
+  // (OWASP Password Storage Cheat Sheet: upgrade on login). A wrong password changes nothing.
+  it('accepts an adopted Werkzeug pbkdf2 or scrypt hash and re-hashes it to argon2id on the first correct sign-in', async () => {
+    const hashOf = async (username: string) =>
+      (await database.open.db.selectFrom('users').select('password_hash').where('username', '=', username).executeTakeFirstOrThrow()).password_hash;
+    for (const [username, method] of [['Legacy_Pbkdf2', 'pbkdf2:sha256:1000'], ['Legacy_Scrypt', 'scrypt:32768:8:1']] as const) {
+      const legacy = werkzeugHash(PASSWORD, method, 'q8Zk3VbN0pLw7XyR');
+      await database.open.db.insertInto('users').values({ username, email: null, password_hash: legacy }).execute();
+
+      expect(await users.verifyPassword(username.toLowerCase(), 'wrong password here')).toBeNull();
+      expect(await hashOf(username)).toBe(legacy);
+
+      expect((await users.verifyPassword(username.toLowerCase(), PASSWORD))?.username).toBe(username);
+      const upgraded = await hashOf(username);
+      expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      expect((await users.verifyPassword(username, PASSWORD))?.username).toBe(username);
+      expect(await hashOf(username)).toBe(upgraded); // argon2id is kept as it is
+    }
   });
 });
