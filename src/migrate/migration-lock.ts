@@ -66,20 +66,28 @@ export async function withMigrationLock<T>(open: OpenDatabase, options: { timeou
     });
   }
   const raw = open.sqlite!;
-  raw.exec(`CREATE TABLE IF NOT EXISTS crew_migration_lock (
+  // Only create the table when it is missing: even CREATE TABLE IF NOT EXISTS wants the write lock,
+  // which a long migration of another runner may hold.
+  const exists = raw.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'crew_migration_lock'").get();
+  if (!exists) raw.exec(`CREATE TABLE IF NOT EXISTS crew_migration_lock (
     id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, hostname TEXT NOT NULL,
     token TEXT NOT NULL, acquired_at_ms INTEGER NOT NULL, heartbeat_ms INTEGER NOT NULL)`);
   const token = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   const host = hostname();
+  const readHolder = raw.prepare('SELECT pid, hostname, heartbeat_ms FROM crew_migration_lock WHERE id = 1');
+  const liveHolder = (): string | null => {
+    const row = readHolder.get() as { pid: number; hostname: string; heartbeat_ms: number } | undefined;
+    if (!row) return null;
+    const dead = row.hostname === host ? !processIsAlive(row.pid) : Date.now() - row.heartbeat_ms > SQLITE_LOCK_STALE_MS;
+    return dead ? null : `pid ${row.pid} on ${row.hostname}`;
+  };
   const claim = raw.transaction((): { got: boolean; stale: string | null; holder: string } => {
-    const row = raw.prepare('SELECT pid, hostname, heartbeat_ms FROM crew_migration_lock WHERE id = 1').get() as
-      | { pid: number; hostname: string; heartbeat_ms: number }
-      | undefined;
+    const row = readHolder.get() as { pid: number; hostname: string; heartbeat_ms: number } | undefined;
     const now = Date.now();
     let stale: string | null = null;
     if (row) {
-      const dead = row.hostname === host ? !processIsAlive(row.pid) : now - row.heartbeat_ms > SQLITE_LOCK_STALE_MS;
-      if (!dead) return { got: false, stale: null, holder: `pid ${row.pid} on ${row.hostname}` };
+      const holder = liveHolder();
+      if (holder) return { got: false, stale: null, holder };
       stale = `pid ${row.pid} on ${row.hostname}`;
       raw.prepare('DELETE FROM crew_migration_lock WHERE id = 1').run();
     }
@@ -90,6 +98,15 @@ export async function withMigrationLock<T>(open: OpenDatabase, options: { timeou
   let delay = 25;
   let result: { got: boolean; stale: string | null; holder: string };
   for (;;) {
+    // Look first without the write lock, so waiting runners do not compete with the holder's migrations for it.
+    const busyHolder = liveHolder();
+    if (busyHolder) {
+      result = { got: false, stale: null, holder: busyHolder };
+      if (Date.now() > deadline) throw new MigrationLockTimeoutError(`another migration runner (${busyHolder}) holds the lock on ${open.sqlitePath}; gave up after ${timeoutMs} ms`);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 250);
+      continue;
+    }
     try {
       result = claim.immediate();
     } catch (error) {

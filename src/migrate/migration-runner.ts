@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { CaptureSqlPlugin } from './capture-sql-plugin.ts';
 import { upOrAdopt } from './up-or-adopt.ts';
+import { writeTransaction } from './write-transaction.ts';
 import type { OpenDatabase } from '../db/open-database.ts';
 import { readApplied, ensureBookkeeping, recordApplied, forgetApplied, updateChecksum, type AppliedMigration } from './bookkeeping.ts';
 import { discoverMigrations } from './discover.ts';
@@ -208,7 +209,7 @@ export class MigrationRunner {
     // PRAGMA foreign_keys is a no-op inside a transaction, so it must be switched here (SQLite "12-step" ALTER procedure).
     raw?.pragma('foreign_keys = OFF');
     try {
-      await db.transaction().execute(async (trx) => {
+      await writeTransaction(db, this.#open.dialect, async (trx) => {
         await fn(trx);
         if (raw) {
           const violations = raw.pragma('foreign_key_check') as Array<{ table: string; parent: string }>;
@@ -231,7 +232,7 @@ export class MigrationRunner {
   async #dryRun(db: Kysely<any>, pending: MigrationFile[], lines: string[]): Promise<MigrationResult[]> {
     const results: MigrationResult[] = [];
     try {
-      await db.transaction().execute(async (trx) => {
+      await writeTransaction(db, this.#open.dialect, async (trx) => {
         for (const file of pending) {
           const statements: string[] = [];
           const own: string[] = [];
@@ -294,7 +295,7 @@ export class MigrationRunner {
     const statements: string[] = [];
     this.#line(`-- rollback: ${file.name} (${file.id})`, lines);
     try {
-      await db.transaction().execute(async (trx) => {
+      await writeTransaction(db, this.#open.dialect, async (trx) => {
         const capturing = trx.withPlugin(new CaptureSqlPlugin(trx, statements));
         await mod.down(capturing, this.#context(capturing, lines));
         throw new DryRunRollback();
