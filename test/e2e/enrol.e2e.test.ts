@@ -2,50 +2,24 @@
 // settings → Enable 2FA → decode the QR code from a screenshot with zbarimg → type the TOTP code → backup codes.
 // Screenshots of each page go to docs/screenshots/.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { openDatabase, type OpenDatabase } from '../../src/db/open-database.ts';
-import { createDeps } from '../../src/deps.ts';
-import { buildApp } from '../../src/http/build-app.ts';
-import { MigrationRunner } from '../../src/migrate/migration-runner.ts';
 import { generateTotp } from '../../src/modules/two-factor/totp.ts';
-import type { FastifyInstance } from 'fastify';
+import { SHOTS, startE2eServer, type E2eServer } from './e2e-server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = resolve('docs/screenshots');
 
 describe('enrolment in a real browser', () => {
-  let dir: string;
-  let open: OpenDatabase;
-  let app: FastifyInstance;
+  let server: E2eServer;
   let browser: Browser;
   let baseUrl: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package "chromium"`);
-    mkdirSync(SHOTS, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'crew-e2e-'));
-    const config = loadConfig({ DATABASE_URL: join(dir, 'production_crew.db') }, dir);
-    open = await openDatabase(config.database);
-    const report = await new MigrationRunner(open, { backup: false }).migrate();
-    expect(report.ok).toBe(true);
-    app = await buildApp(createDeps(config, open, { logger: false }));
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    server = await startE2eServer({});
+    ({ browser, baseUrl } = server);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await open?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.close());
 
   it('register → Enable 2FA → scan QR → enter code → backup codes', async () => {
     const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });

@@ -3,27 +3,17 @@
 // then meets the lockout message after 10 wrong codes; and finally reads the security events. The app runs on an
 // injected ManualClock, so codes are computed for known steps and the 15-minute lockout passes instantly.
 // Screenshots go to docs/screenshots/.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { openDatabase, type OpenDatabase } from '../../src/db/open-database.ts';
-import { createDeps } from '../../src/deps.ts';
-import { buildApp } from '../../src/http/build-app.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
-import { MigrationRunner } from '../../src/migrate/migration-runner.ts';
 import { GOOD_PASSWORD } from '../http/app-harness.ts';
 import { enrolUser, postCode, startSignIn, totpAt, wrongCode, type EnrolledUser } from '../http/sign-in-helpers.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = resolve('docs/screenshots');
+import { SHOTS, startE2eServer, type E2eServer } from './e2e-server.ts';
 
 describe('two-step sign-in in a real browser', () => {
-  let dir: string;
-  let open: OpenDatabase;
+  let server: E2eServer;
   let app: FastifyInstance;
   let browser: Browser;
   let baseUrl: string;
@@ -31,28 +21,13 @@ describe('two-step sign-in in a real browser', () => {
   const clock = new ManualClock(new Date(Math.floor(Date.now() / 30_000) * 30_000 + 10_000));
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package "chromium"`);
-    mkdirSync(SHOTS, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'crew-e2e-'));
     // The test plays the user AND an attacker from one IP, more sign-in requests per minute than the default shared
     // per-IP budget (CREW_AUTH_RATE_LIMIT, proved in test/http) allows; the account limits are what it shows.
-    const config = loadConfig({ DATABASE_URL: join(dir, 'production_crew.db'), CREW_AUTH_RATE_LIMIT: '1000/minute' }, dir);
-    open = await openDatabase(config.database);
-    const report = await new MigrationRunner(open, { backup: false }).migrate();
-    expect(report.ok).toBe(true);
-    app = await buildApp(createDeps(config, open, { logger: false, clock }));
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    server = await startE2eServer({ CREW_AUTH_RATE_LIMIT: '1000/minute' }, clock);
+    ({ app, browser, baseUrl } = server);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await open?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.close());
 
   /** Types the password on /login and lands on the code page. */
   async function passwordStep(page: Page, user: EnrolledUser): Promise<void> {

@@ -24,8 +24,8 @@
  * SESSION_ABSOLUTE_TIMEOUT_MS (7 days) after sign-in; a pending_two_factor session lives PENDING_TWO_FACTOR_TIMEOUT_MS
  * (5 min) and grants nothing but the second sign-in step (the HTTP gate enforces that).
  */
-import { sql } from 'kysely';
-import type { AppDb } from '../../db/database.ts';
+import { sql, type Selectable } from 'kysely';
+import type { AppDb, SessionsTable } from '../../db/database.ts';
 import { AppError } from '../../lib/app-error.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { RandomSource } from '../../lib/random.ts';
@@ -71,16 +71,8 @@ export interface SessionServiceDeps {
   random: RandomSource;
 }
 
-type Row = {
-  id: string;
-  user_id: number;
-  state: string;
-  csrf_token: string;
-  created_at_ms: number;
-  last_seen_at_ms: number;
-  expires_at_ms: number;
-  two_factor_failures: number;
-};
+/** The columns the service reads (every column of the table but where the session came from). */
+type Row = Omit<Selectable<SessionsTable>, 'ip' | 'user_agent'>;
 
 function toSession(row: Row): Session {
   return {

@@ -1,0 +1,51 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser } from 'playwright-core';
+import { loadConfig } from '../../src/config.ts';
+import { openDatabase } from '../../src/db/open-database.ts';
+import { createDeps } from '../../src/deps.ts';
+import { buildApp } from '../../src/http/build-app.ts';
+import type { Clock } from '../../src/lib/clock.ts';
+import { MigrationRunner } from '../../src/migrate/migration-runner.ts';
+
+/** Debian's Chromium; tests never download a browser. */
+export const CHROMIUM = '/usr/bin/chromium';
+/** Where browser tests save the screenshots the README shows. */
+export const SHOTS = resolve('docs/screenshots');
+
+/** A migrated SQLite database, the app listening on a free port, and a headless Chromium. */
+export interface E2eServer {
+  app: FastifyInstance;
+  baseUrl: string;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+/** Starts the app on a fresh SQLite file (with extra environment variables and an optional clock) and launches Chromium. */
+export async function startE2eServer(env: Record<string, string> = {}, clock?: Clock): Promise<E2eServer> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package "chromium"`);
+  mkdirSync(SHOTS, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'crew-e2e-'));
+  const config = loadConfig({ DATABASE_URL: join(dir, 'production_crew.db'), ...env }, dir);
+  const open = await openDatabase(config.database);
+  const report = await new MigrationRunner(open, { backup: false }).migrate();
+  if (!report.ok) throw new Error(`migrations failed: ${report.lines.join('\n')}`);
+  const app = await buildApp(createDeps(config, open, { logger: false, ...(clock ? { clock } : {}) }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  return {
+    app,
+    baseUrl,
+    browser,
+    close: async () => {
+      await browser.close();
+      await app.close();
+      await open.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
