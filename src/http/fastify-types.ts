@@ -1,6 +1,7 @@
 import type { AppDeps } from '../deps.ts';
 import type { RequestMeta } from '../modules/audit/security-events.ts';
 import type { Session } from '../modules/sessions/session.service.ts';
+import type { TwoFactorStatus } from '../modules/two-factor/two-factor-status.ts';
 import type { User } from '../modules/users/users.repository.ts';
 import type { HttpServices } from './services.ts';
 
@@ -9,6 +10,8 @@ export interface RequestAuth {
   session: Session;
   user: User;
   twoFactorEnabled: boolean;
+  /** The user's 2FA status as loaded at the start of the request ({@link statusOf}); never the secret. */
+  twoFactor: TwoFactorStatus;
 }
 
 /** How a route's HTML form is protected against CSRF: the session's synchronizer token, or the signed pre-sign-in cookie. */

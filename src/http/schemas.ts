@@ -1,4 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_PASSWORD_INPUT_LENGTH } from '../modules/users/password-policy.ts';
+
+export { MAX_PASSWORD_INPUT_LENGTH };
 
 /**
  * The contract's error answer `{ error: { code, message } }`; a 429 also carries `retryAfterSeconds`, both inside
@@ -24,3 +27,15 @@ export type CodeBody = Static<typeof CodeBody>;
 
 /** Error answers every route may give. */
 export const ERROR_RESPONSES = { '4xx': ErrorResponse, '5xx': ErrorResponse } as const;
+
+/**
+ * A string field of an HTML form. Browsers send every field, empty or not, so the handlers (not the schema) explain
+ * empty fields to people; the schema still bounds sizes and types.
+ */
+export const Field = (maxLength: number) => Type.String({ maxLength });
+/** A form that carries only its CSRF token (e.g. logout, start 2FA set-up). */
+export const CsrfForm = Type.Object({ _csrf: Field(200) });
+/** A form with one code field (TOTP or backup code) and the CSRF token. */
+export const CodeForm = Type.Object({ code: Field(64), _csrf: Field(200) });
+/** `?notice=…`: which fixed message a page shows after a redirect. */
+export const NoticeQuery = Type.Object({ notice: Type.Optional(Field(40)) });

@@ -2,14 +2,13 @@ import { createHmac } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { constantTimeEqual } from '../../lib/constant-time-equal.ts';
+import { generateToken, isTokenShaped } from '../../modules/sessions/session-token.ts';
 import { cookieIsSecure } from './session-cookie.ts';
 
 /** Name of the pre-sign-in CSRF cookie (signed double-submit, OWASP CSRF Prevention Cheat Sheet). */
 export const CSRF_COOKIE = 'crew_csrf';
 /** Name of the hidden form field that carries the CSRF token. */
 export const CSRF_FIELD = '_csrf';
-
-const NONCE = /^[A-Za-z0-9_-]{43}$/;
 
 function sign(key: Buffer, nonce: string): string {
   return createHmac('sha256', key).update(`crew-anon-csrf:${nonce}`).digest('base64url');
@@ -24,8 +23,8 @@ export function csrfTokenFor(request: FastifyRequest, reply: FastifyReply): stri
   const mode = request.routeOptions.config.csrf ?? 'session';
   if (mode === 'session') return request.auth?.session.csrfToken ?? '';
   let nonce = request.cookies[CSRF_COOKIE];
-  if (!nonce || !NONCE.test(nonce)) {
-    nonce = request.server.deps.random.bytes(32).toString('base64url');
+  if (!isTokenShaped(nonce)) {
+    nonce = generateToken(request.server.deps.random);
     request.cookies[CSRF_COOKIE] = nonce;
     reply.setCookie(CSRF_COOKIE, nonce, {
       httpOnly: true,
@@ -49,7 +48,7 @@ export const verifyCsrf: preValidationHookHandler = async (request) => {
     return;
   }
   const nonce = request.cookies[CSRF_COOKIE];
-  if (!nonce || !NONCE.test(nonce) || !constantTimeEqual(submitted, sign(request.server.deps.csrfKey, nonce))) {
+  if (!isTokenShaped(nonce) || !constantTimeEqual(submitted, sign(request.server.deps.csrfKey, nonce))) {
     throw new AppError('csrf_invalid');
   }
 };

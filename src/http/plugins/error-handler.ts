@@ -2,7 +2,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { AppError } from '../../lib/app-error.ts';
 
-function isApi(request: FastifyRequest): boolean {
+/** Whether a request gets JSON answers (the /api routes and /healthz) rather than pages and redirects. */
+export function isApi(request: FastifyRequest): boolean {
   return request.url.startsWith('/api/') || request.url === '/api' || request.url === '/healthz';
 }
 
@@ -30,9 +31,16 @@ export function toAppError(error: unknown): AppError {
   return new AppError('internal', undefined, {}, { cause: error });
 }
 
+/** Sets the Retry-After header (seconds) of a refusal that says when to try again, e.g. a 429; returns those seconds. */
+export function setRetryAfter(reply: FastifyReply, error: AppError): number | undefined {
+  const seconds = error.extra.retryAfterSeconds;
+  if (seconds !== undefined) reply.header('retry-after', String(seconds));
+  return seconds;
+}
+
 /** Sends an AppError as `{ error: { code, message } }` (API; a 429 adds `retryAfterSeconds`) or as an HTML page (pages). */
 export async function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): Promise<FastifyReply> {
-  if (error.extra.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.extra.retryAfterSeconds));
+  setRetryAfter(reply, error);
   if (isApi(request)) {
     const body: { code: string; message: string; retryAfterSeconds?: number; details?: unknown } = { code: error.code, message: error.message };
     if (error.extra.retryAfterSeconds !== undefined) body.retryAfterSeconds = error.extra.retryAfterSeconds;

@@ -1,8 +1,10 @@
-import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { onRequestHookHandler } from 'fastify';
 import type { Config } from '../../config.ts';
 import { AppError } from '../../lib/app-error.ts';
+import { coveredByRequire2fa } from '../../modules/two-factor/require-two-factor.ts';
 import type { SessionState } from '../../modules/sessions/session.service.ts';
 import type { RequestAuth } from '../fastify-types.ts';
+import { isApi } from './error-handler.ts';
 
 /** Options of {@link requireSession}. */
 export interface RequireSessionOptions {
@@ -12,29 +14,9 @@ export interface RequireSessionOptions {
   allowWithoutTwoFactor?: boolean;
 }
 
-/** Whether CREW_REQUIRE_2FA covers this user (everyone with `all`, admins with `admins`). */
-export function coveredByRequire2fa(config: Pick<Config, 'require2fa'>, user: Pick<RequestAuth['user'], 'role'>): boolean {
-  return config.require2fa === 'all' || (config.require2fa === 'admins' && user.role === 'admin');
-}
-
 /** Whether CREW_REQUIRE_2FA obliges this user to enrol before using the app. */
 export function mustEnrol(config: Pick<Config, 'require2fa'>, auth: Pick<RequestAuth, 'user' | 'twoFactorEnabled'>): boolean {
   return !auth.twoFactorEnabled && coveredByRequire2fa(config, auth.user);
-}
-
-/**
- * Refuses turning 2FA off for a user whom CREW_REQUIRE_2FA covers: the policy would only send them
- * straight back to enrolment, and a stolen session plus password must not weaken a required factor.
- * A lost phone is an operator's `crew 2fa reset`.
- */
-export function assertMayDisableTwoFactor(config: Pick<Config, 'require2fa'>, user: Pick<RequestAuth['user'], 'role'>): void {
-  if (coveredByRequire2fa(config, user)) {
-    throw new AppError('forbidden', 'Two-factor authentication is required for your account and cannot be turned off. Regenerate your backup codes instead, or ask an operator to reset it if you lost your phone.');
-  }
-}
-
-function isApi(request: FastifyRequest): boolean {
-  return request.url.startsWith('/api/') || request.url === '/api';
 }
 
 /**

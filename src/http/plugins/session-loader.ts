@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { statusOf } from '../../modules/two-factor/two-factor-status.ts';
 import { SESSION_COOKIE, clearSessionCookie } from './session-cookie.ts';
 
 /**
- * Loads `request.auth` (session, user, whether 2FA is enabled) from the session cookie on every request except static
+ * Loads `request.auth` (session, user, the 2FA status summary) from the session cookie on every request except static
  * files and /healthz; a cookie that names no live session is cleared (except on routes with `keepUnknownSessionCookie`).
  */
 export const sessionLoader = fp(
@@ -29,8 +30,8 @@ export const sessionLoader = fp(
         if (session || !request.routeOptions.config?.keepUnknownSessionCookie) clearSessionCookie(request, reply);
         return;
       }
-      const record = await twoFactor.findByUserId(user.id);
-      request.auth = { session, user, twoFactorEnabled: record?.enabled ?? false };
+      const twoFactorStatus = statusOf(await twoFactor.findByUserId(user.id), app.deps.clock.now().getTime());
+      request.auth = { session, user, twoFactorEnabled: twoFactorStatus.enabled, twoFactor: twoFactorStatus };
     });
   },
   { name: 'crew-session-loader', dependencies: ['@fastify/cookie'] },

@@ -24,8 +24,7 @@ export async function accountApiRoutes(app: FastifyInstance): Promise<void> {
   const { enrollment } = app.services;
 
   app.get('/me', { schema: { response: { 200: MeResponse, ...ERROR_RESPONSES } } }, async (request) => {
-    const { user } = request.auth!;
-    const status = await enrollment.status(user.id);
+    const { user, twoFactor: status } = request.auth!;
     return {
       user: { id: user.id, username: user.username, email: user.email, role: user.role },
       twoFactor: { enabled: status.enabled, backupCodesRemaining: status.backupCodesRemaining },
@@ -33,17 +32,16 @@ export async function accountApiRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.get('/2fa/status', { schema: { response: { 200: StatusResponse, ...ERROR_RESPONSES } } }, async (request) => {
-    const status = await enrollment.status(request.auth!.user.id);
-    return { ...status, createdAt: status.createdAt?.toISOString() ?? null };
+    const status = request.auth!.twoFactor;
+    return { enabled: status.enabled, createdAt: status.createdAt?.toISOString() ?? null, backupCodesRemaining: status.backupCodesRemaining };
   });
 
   // Creates or replaces a not-yet-enabled secret; 409 once 2FA is enabled (disable first).
   app.post('/2fa/setup', {
     config: authRateLimit(),
     schema: { response: { 200: SetupResponse, ...ERROR_RESPONSES } },
-  }, async (request, reply) => {
+  }, async (request) => {
     const details = await enrollment.begin(request.auth!.user, request.meta);
-    reply.header('cache-control', 'no-store');
     return { secret: details.secret, otpauthUri: details.otpauthUri, qrSvg: details.qrSvg };
   });
 
@@ -55,7 +53,6 @@ export async function accountApiRoutes(app: FastifyInstance): Promise<void> {
     const backupCodes = await enrollment.confirm(request.auth!.user, (request.body as CodeBody).code, request.meta);
     // New token for the new privilege, and sessions opened with the password alone are signed out (ASVS 3.2.1, 3.3.3).
     await renewSessionsAfterEnablingTwoFactor(request, reply);
-    reply.header('cache-control', 'no-store');
     return { backupCodes };
   });
 }

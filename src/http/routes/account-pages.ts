@@ -1,21 +1,25 @@
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { listSecurityEvents, type SecurityEvent, type SecurityEventType } from '../../modules/audit/security-events.ts';
+import { statusOf, type TwoFactorStatus } from '../../modules/two-factor/two-factor-status.ts';
 import { formatUtc, formatWait } from '../format-wait.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { mustEnrol } from '../plugins/require-session.ts';
+import { CodeForm, CsrfForm, NoticeQuery } from '../schemas.ts';
 import { renewSessionsAfterEnablingTwoFactor } from '../session-renewal.ts';
 
-const CsrfForm = Type.Object({ _csrf: Type.String({ maxLength: 200 }) });
-const CodeForm = Type.Object({ code: Type.String({ maxLength: 64 }), _csrf: Type.String({ maxLength: 200 }) });
-const NoticeQuery = Type.Object({ notice: Type.Optional(Type.String({ maxLength: 40 })) });
 
 /** How many of the newest security events /settings/security lists (enough to show a whole lockout and what led to it). */
 export const SECURITY_EVENTS_SHOWN = 50;
 
 /** With this many backup codes or fewer left, the pages urge the user to generate new ones. */
 export const LOW_BACKUP_CODES_WARNING = 3;
+
+/** Whether the pages should urge the user to generate new backup codes. */
+function fewBackupCodesLeft(status: TwoFactorStatus): boolean {
+  return status.enabled && status.backupCodesRemaining <= LOW_BACKUP_CODES_WARNING;
+}
 
 /** Messages a redirect may ask a page to show (`?notice=…`); unknown values show nothing, so the query carries no text. */
 const NOTICES: Record<string, string> = {
@@ -104,17 +108,18 @@ export async function renderSecurityPage(
 ): Promise<FastifyReply> {
   const app = request.server;
   const auth = request.auth!;
-  const [status, pending, events] = await Promise.all([
-    app.services.enrollment.status(auth.user.id),
+  // One fresh read of the row (not request.auth's summary): a re-render after a refused step-up must show its effects.
+  const [record, events] = await Promise.all([
     app.services.twoFactor.findByUserId(auth.user.id),
     listSecurityEvents(app.deps.db, auth.user.id, SECURITY_EVENTS_SHOWN),
   ]);
+  const status = statusOf(record, app.deps.clock.now().getTime());
   return reply.page('security', {
     title: 'Security settings',
     status,
-    setupInProgress: pending !== null && !pending.enabled,
+    setupInProgress: record !== null && !record.enabled,
     mustEnrol: mustEnrol(app.deps.config, auth),
-    lowBackupCodes: status.enabled && status.backupCodesRemaining <= LOW_BACKUP_CODES_WARNING,
+    lowBackupCodes: fewBackupCodesLeft(status),
     notice: extra.notice ?? null,
     formError: extra.formError ?? null,
     events: events.map((e) => ({ label: describeSecurityEvent(e), at: formatUtc(e.createdAt), ip: e.ip })),
@@ -124,9 +129,8 @@ export async function renderSecurityPage(
 /** The home page, for fully signed-in users whom CREW_REQUIRE_2FA does not hold back. */
 export async function homePageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', { schema: { querystring: NoticeQuery } }, async (request, reply) => {
-    const status = await app.services.enrollment.status(request.auth!.user.id);
-    const lowBackupCodes = status.enabled && status.backupCodesRemaining <= LOW_BACKUP_CODES_WARNING;
-    return reply.page('home', { title: 'Home', status, notice: noticeFor(request.query), lowBackupCodes });
+    const status = request.auth!.twoFactor;
+    return reply.page('home', { title: 'Home', status, notice: noticeFor(request.query), lowBackupCodes: fewBackupCodesLeft(status) });
   });
 }
 

@@ -1,22 +1,21 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
-import { recordSecurityEvent } from '../../modules/audit/security-events.ts';
-import { signInWithPassword } from '../../modules/sessions/password-sign-in.ts';
+import { registerAndSignIn, signInWithPassword, signOut } from '../../modules/sessions/password-sign-in.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { clearSessionCookie, setSessionCookie } from '../plugins/session-cookie.ts';
-import { ERROR_RESPONSES, PublicUser } from '../schemas.ts';
+import { ERROR_RESPONSES, MAX_PASSWORD_INPUT_LENGTH, PublicUser } from '../schemas.ts';
 
 const RegisterBody = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: 64 }),
-    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH }),
     email: Type.Optional(Type.Union([Type.String({ maxLength: 254 }), Type.Null()])),
   },
   { additionalProperties: false },
 );
 const LoginBody = Type.Object(
-  { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH }) },
   { additionalProperties: false },
 );
 const LoginResponse = Type.Object({
@@ -37,9 +36,9 @@ export async function authApiRoutes(app: FastifyInstance): Promise<void> {
   }, async (request, reply) => {
     if (config.registration === 'closed') throw new AppError('registration_closed');
     const body = request.body as Static<typeof RegisterBody>;
-    const user = await app.services.users.createUser({ username: body.username, password: body.password, email: body.email ?? null }, request.meta);
-    if (request.auth) await app.services.sessions.destroySession(request.auth.session.id);
-    setSessionCookie(request, reply, await app.services.sessions.createSession(user.id, 'authenticated', request.meta));
+    const input = { username: body.username, password: body.password, email: body.email ?? null };
+    const { user, issued } = await registerAndSignIn(app.services, input, { previousSessionId: request.auth?.session.id, meta: request.meta });
+    setSessionCookie(request, reply, issued);
     return reply.code(201).send({ user: { id: user.id, username: user.username } });
   });
 
@@ -57,10 +56,8 @@ export async function authApiRoutes(app: FastifyInstance): Promise<void> {
 
   // Logout works from any session state (also a pending two-factor sign-in) and is idempotent.
   app.post('/auth/logout', { schema: { response: { 204: Type.Null(), ...ERROR_RESPONSES } } }, async (request, reply) => {
-    if (request.auth) {
-      await app.services.sessions.destroySession(request.auth.session.id);
-      await recordSecurityEvent(app.deps.db, { userId: request.auth.user.id, type: 'sign_out', meta: request.meta, at: app.deps.clock.now() });
-    }
+    const { auth } = request;
+    if (auth) await signOut({ ...app.deps, ...app.services }, { sessionId: auth.session.id, userId: auth.user.id }, request.meta);
     clearSessionCookie(request, reply);
     return reply.code(204).send();
   });

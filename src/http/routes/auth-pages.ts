@@ -1,19 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
-import { recordSecurityEvent } from '../../modules/audit/security-events.ts';
-import { signInWithPassword } from '../../modules/sessions/password-sign-in.ts';
+import { registerAndSignIn, signInWithPassword, signOut } from '../../modules/sessions/password-sign-in.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { clearSessionCookie, setSessionCookie } from '../plugins/session-cookie.ts';
+import { CsrfForm, Field, MAX_PASSWORD_INPUT_LENGTH, NoticeQuery } from '../schemas.ts';
 
-// Browsers send every field, empty or not, so the handlers (not the schema) explain empty fields to people;
-// the schema still bounds sizes and types.
-const Field = (maxLength: number) => Type.String({ maxLength });
-const LoginForm = Type.Object({ username: Field(200), password: Field(1024), _csrf: Field(200) });
-const RegisterForm = Type.Object({ username: Field(200), email: Type.Optional(Field(254)), password: Field(1024), _csrf: Field(200) });
-const LogoutForm = Type.Object({ _csrf: Field(200) });
-// `/login?notice=sign-in-expired` after a pending two-factor sign-in ended (timeout or too many wrong codes).
-const NoticeQuery = Type.Object({ notice: Type.Optional(Field(40)) });
+// Form fields are bounded, not required (schemas.ts Field): the handlers explain empty fields to people.
+const LoginForm = Type.Object({ username: Field(200), password: Field(MAX_PASSWORD_INPUT_LENGTH), _csrf: Field(200) });
+const RegisterForm = Type.Object({ username: Field(200), email: Type.Optional(Field(254)), password: Field(MAX_PASSWORD_INPUT_LENGTH), _csrf: Field(200) });
+// `/login?notice=sign-in-expired` after a pending two-factor sign-in ended (timeout or too many wrong codes): NoticeQuery.
 
 /** HTML sign-in pages: GET/POST /login, GET/POST /register (pre-sign-in CSRF cookie) and POST /logout. */
 export async function authPageRoutes(app: FastifyInstance): Promise<void> {
@@ -49,9 +45,9 @@ export async function authPageRoutes(app: FastifyInstance): Promise<void> {
     if (config.registration === 'closed') throw new AppError('registration_closed');
     const body = request.body as Static<typeof RegisterForm>;
     try {
-      const user = await app.services.users.createUser({ username: body.username, password: body.password, email: body.email ?? null }, request.meta);
-      if (request.auth) await app.services.sessions.destroySession(request.auth.session.id);
-      setSessionCookie(request, reply, await app.services.sessions.createSession(user.id, 'authenticated', request.meta));
+      const input = { username: body.username, password: body.password, email: body.email ?? null };
+      const { issued } = await registerAndSignIn(app.services, input, { previousSessionId: request.auth?.session.id, meta: request.meta });
+      setSessionCookie(request, reply, issued);
       return reply.redirect('/', 303);
     } catch (error) {
       if (!(error instanceof AppError) || (error.code !== 'invalid_input' && error.code !== 'username_taken')) throw error;
@@ -60,10 +56,9 @@ export async function authPageRoutes(app: FastifyInstance): Promise<void> {
     }
   });
 
-  app.post('/logout', { schema: { body: LogoutForm } }, async (request, reply) => {
+  app.post('/logout', { schema: { body: CsrfForm } }, async (request, reply) => {
     const auth = request.auth!;
-    await app.services.sessions.destroySession(auth.session.id);
-    await recordSecurityEvent(app.deps.db, { userId: auth.user.id, type: 'sign_out', meta: request.meta, at: app.deps.clock.now() });
+    await signOut({ ...app.deps, ...app.services }, { sessionId: auth.session.id, userId: auth.user.id }, request.meta);
     clearSessionCookie(request, reply);
     return reply.redirect('/login', 303);
   });

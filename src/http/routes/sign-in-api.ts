@@ -23,7 +23,6 @@ export async function twoFactorSignInApiRoutes(app: FastifyInstance): Promise<vo
     schema: { body: CodeBody, response: { 200: TwoFactorSignInResponse, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const done = await completeTwoFactorSignIn(request, reply, (request.body as CodeBody).code);
-    reply.header('cache-control', 'no-store');
     return { status: 'authenticated' as const, user: { id: done.user.id, username: done.user.username }, backupCodesRemaining: done.backupCodesRemaining };
   });
 }

@@ -1,14 +1,14 @@
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { retryAfterSeconds } from '../../modules/two-factor/account-lockout.ts';
-import { getTwoFactorStatus } from '../../modules/two-factor/two-factor-management.ts';
 import { formatUtc, formatWait } from '../format-wait.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
+import { setRetryAfter } from '../plugins/error-handler.ts';
+import { CodeForm } from '../schemas.ts';
 import { completeTwoFactorSignIn } from '../two-factor-sign-in.ts';
 
-// Browsers send the field even when empty, so the handler (not the schema) explains an empty code; the schema bounds it.
-const CodeForm = Type.Object({ code: Type.String({ maxLength: 64 }), _csrf: Type.String({ maxLength: 200 }) });
+// Browsers send the field even when empty, so the handler (not the schema CodeForm) explains an empty code.
 
 /** Where a refused second step sends the browser: the password form, with a notice saying why. */
 export const SIGN_IN_AGAIN_URL = '/login?notice=sign-in-expired';
@@ -35,9 +35,9 @@ export async function twoFactorSignInPageRoutes(app: FastifyInstance): Promise<v
 
   app.get('/login/two-factor', async (request, reply) => {
     // Shown only after the right password, so telling about a lockout reveals nothing to a password guesser.
-    const status = await getTwoFactorStatus(deps, request.auth!.user.id);
+    const { lockedUntil } = request.auth!.twoFactor;
     const now = deps.clock.now();
-    const lockedForSeconds = status.lockedUntil ? retryAfterSeconds(status.lockedUntil.getTime(), now.getTime()) : 0;
+    const lockedForSeconds = lockedUntil && lockedUntil.getTime() > now.getTime() ? retryAfterSeconds(lockedUntil.getTime(), now.getTime()) : 0;
     return renderTwoFactorPage(reply, now, { lockedForSeconds });
   });
 
@@ -52,8 +52,7 @@ export async function twoFactorSignInPageRoutes(app: FastifyInstance): Promise<v
       if (!(error instanceof AppError)) throw error;
       if (error.code === 'two_factor_pending_expired') return reply.redirect(SIGN_IN_AGAIN_URL, 303);
       if (error.code === 'too_many_attempts') {
-        const wait = error.extra.retryAfterSeconds ?? 1;
-        reply.header('retry-after', String(wait));
+        const wait = setRetryAfter(reply, error) ?? 1;
         return renderTwoFactorPage(reply, now, { lockedForSeconds: wait }, 429);
       }
       if (error.code === 'invalid_code' || error.code === 'invalid_input') return renderTwoFactorPage(reply, now, { error: error.message }, error.statusCode);

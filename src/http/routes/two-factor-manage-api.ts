@@ -2,11 +2,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { disableTwoFactor, regenerateBackupCodes } from '../../modules/two-factor/two-factor-management.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
-import { assertMayDisableTwoFactor } from '../plugins/require-session.ts';
-import { CodeBody, ERROR_RESPONSES } from '../schemas.ts';
+import { CodeBody, ERROR_RESPONSES, MAX_PASSWORD_INPUT_LENGTH } from '../schemas.ts';
 
 const DisableBody = Type.Object(
-  { password: Type.String({ minLength: 1, maxLength: 1024 }), code: Type.String({ minLength: 1, maxLength: 64 }) },
+  { password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_INPUT_LENGTH }), code: Type.String({ minLength: 1, maxLength: 64 }) },
   { additionalProperties: false },
 );
 const BackupCodesResponse = Type.Object({ backupCodes: Type.Array(Type.String()) });
@@ -23,9 +22,8 @@ export async function twoFactorManagementApiRoutes(app: FastifyInstance): Promis
   app.post('/2fa/backup-codes/regenerate', {
     config: authRateLimit(),
     schema: { body: CodeBody, response: { 200: BackupCodesResponse, ...ERROR_RESPONSES } },
-  }, async (request, reply) => {
+  }, async (request) => {
     const { backupCodes } = await regenerateBackupCodes(deps, request.auth!.user.id, (request.body as CodeBody).code, request.meta);
-    reply.header('cache-control', 'no-store');
     return { backupCodes };
   });
 
@@ -35,10 +33,7 @@ export async function twoFactorManagementApiRoutes(app: FastifyInstance): Promis
   }, async (request) => {
     const auth = request.auth!;
     const body = request.body as Static<typeof DisableBody>;
-    assertMayDisableTwoFactor(deps.config, auth.user);
-    const result = await disableTwoFactor(deps, auth.user.id, body, request.meta);
-    // Other devices signed in with the second factor lose it with this change: sign them out (OWASP ASVS 3.3.3).
-    await app.services.sessions.destroyUserSessions(auth.user.id, auth.session.id);
-    return result;
+    // Refused (403) when CREW_REQUIRE_2FA covers the user; on success the user's other sessions are signed out.
+    return disableTwoFactor(deps, auth.user.id, body, request.meta, { require2fa: deps.config.require2fa, role: auth.user.role, keepSessionId: auth.session.id });
   });
 }

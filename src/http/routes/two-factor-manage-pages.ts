@@ -1,15 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { disableTwoFactor, regenerateBackupCodes } from '../../modules/two-factor/two-factor-management.ts';
 import { formatWait } from '../format-wait.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
-import { assertMayDisableTwoFactor } from '../plugins/require-session.ts';
+import { setRetryAfter } from '../plugins/error-handler.ts';
+import { CodeForm, Field, MAX_PASSWORD_INPUT_LENGTH } from '../schemas.ts';
 import { renderBackupCodesPage, renderSecurityPage, type SecurityFormError } from './account-pages.ts';
 
-const Field = (maxLength: number) => Type.String({ maxLength });
-const RegenerateForm = Type.Object({ code: Field(64), _csrf: Field(200) });
-const DisableForm = Type.Object({ password: Field(1024), code: Field(64), _csrf: Field(200) });
+const RegenerateForm = CodeForm;
+const DisableForm = Type.Object({ password: Field(MAX_PASSWORD_INPUT_LENGTH), code: Field(64), _csrf: Field(200) });
 
 /** The message a refused step-up shows next to its form; a lockout names the wait. */
 function messageFor(error: AppError, form: SecurityFormError['form']): string {
@@ -29,6 +29,15 @@ export async function twoFactorManagementPageRoutes(app: FastifyInstance): Promi
   const { deps } = app;
   const refusable = new Set(['invalid_code', 'invalid_credentials', 'invalid_input', 'too_many_attempts', 'forbidden']);
 
+  /** A refused step-up: back to settings if 2FA is off meanwhile, else the page again with the message by its form. */
+  async function refuse(request: FastifyRequest, reply: FastifyReply, error: unknown, form: SecurityFormError['form']): Promise<FastifyReply> {
+    if (!(error instanceof AppError)) throw error;
+    if (error.code === 'two_factor_not_enabled') return reply.redirect('/settings/security', 303);
+    if (!refusable.has(error.code)) throw error;
+    setRetryAfter(reply, error);
+    return renderSecurityPage(request, reply, { formError: { form, message: messageFor(error, form) } }, error.statusCode);
+  }
+
   app.post('/settings/security/2fa/backup-codes', { config: authRateLimit(), schema: { body: RegenerateForm } }, async (request, reply) => {
     const user = request.auth!.user;
     try {
@@ -38,11 +47,7 @@ export async function twoFactorManagementPageRoutes(app: FastifyInstance): Promi
         lead: 'Your old backup codes no longer work.',
       });
     } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      if (error.code === 'two_factor_not_enabled') return reply.redirect('/settings/security', 303);
-      if (!refusable.has(error.code)) throw error;
-      if (error.extra.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.extra.retryAfterSeconds));
-      return renderSecurityPage(request, reply, { formError: { form: 'regenerate', message: messageFor(error, 'regenerate') } }, error.statusCode);
+      return refuse(request, reply, error, 'regenerate');
     }
   });
 
@@ -50,17 +55,12 @@ export async function twoFactorManagementPageRoutes(app: FastifyInstance): Promi
     const auth = request.auth!;
     const body = request.body as Static<typeof DisableForm>;
     try {
-      assertMayDisableTwoFactor(deps.config, auth.user);
-      await disableTwoFactor(deps, auth.user.id, { password: body.password, code: body.code }, request.meta);
+      // Refused (403) when CREW_REQUIRE_2FA covers the user; on success the user's other sessions are signed out.
+      const options = { require2fa: deps.config.require2fa, role: auth.user.role, keepSessionId: auth.session.id };
+      await disableTwoFactor(deps, auth.user.id, { password: body.password, code: body.code }, request.meta, options);
     } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      if (error.code === 'two_factor_not_enabled') return reply.redirect('/settings/security', 303);
-      if (!refusable.has(error.code)) throw error;
-      if (error.extra.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.extra.retryAfterSeconds));
-      return renderSecurityPage(request, reply, { formError: { form: 'disable', message: messageFor(error, 'disable') } }, error.statusCode);
+      return refuse(request, reply, error, 'disable');
     }
-    // Other devices signed in with the second factor lose it with this change: sign them out (OWASP ASVS 3.3.3).
-    await app.services.sessions.destroyUserSessions(auth.user.id, auth.session.id);
     return reply.redirect('/settings/security?notice=two-factor-disabled', 303);
   });
 }

@@ -48,3 +48,28 @@ export async function signInWithPassword(
   });
   return { status: needsSecondFactor ? 'two_factor_required' : 'authenticated', user, issued };
 }
+
+/**
+ * Registration: creates the user (UsersService validates and may throw invalid_input / username_taken), drops the
+ * previous session (no fixation, OWASP ASVS 3.2.1) and signs the new user in with a new `authenticated` session.
+ * @example const { user, issued } = await registerAndSignIn(deps, { username, password, email }, { previousSessionId, meta });
+ */
+export async function registerAndSignIn(
+  deps: Pick<PasswordSignInDeps, 'users' | 'sessions'>,
+  input: { username: string; password: string; email: string | null },
+  options: { previousSessionId?: string | null; meta?: RequestMeta } = {},
+): Promise<{ user: User; issued: IssuedSession }> {
+  const user = await deps.users.createUser(input, options.meta);
+  if (options.previousSessionId) await deps.sessions.destroySession(options.previousSessionId);
+  return { user, issued: await deps.sessions.createSession(user.id, 'authenticated', options.meta) };
+}
+
+/** Signing out: ends the session (of any state) and records 'sign_out' for its user. */
+export async function signOut(
+  deps: Pick<PasswordSignInDeps, 'db' | 'clock' | 'sessions'>,
+  session: { sessionId: string; userId: number },
+  meta?: RequestMeta,
+): Promise<void> {
+  await deps.sessions.destroySession(session.sessionId);
+  await recordSecurityEvent(deps.db, { userId: session.userId, type: 'sign_out', meta, at: deps.clock.now() });
+}

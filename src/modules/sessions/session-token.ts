@@ -7,10 +7,11 @@ export const SESSION_TOKEN_BYTES = 32;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /**
- * Generates a session token: 256 bits from the CSPRNG as 43 base64url characters (OWASP ASVS 3.2.2).
- * @example const token = generateSessionToken(systemRandom);
+ * Generates a random token (session token, CSRF token, CSRF nonce): 256 bits from the CSPRNG as 43 base64url
+ * characters (OWASP ASVS 3.2.2).
+ * @example const token = generateToken(systemRandom);
  */
-export function generateSessionToken(random: RandomSource): string {
+export function generateToken(random: RandomSource): string {
   return random.bytes(SESSION_TOKEN_BYTES).toString('base64url');
 }
 
@@ -22,7 +23,7 @@ export function hashSessionToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-/** Tells whether a cookie value has the shape of a token (checked before any database work). */
-export function isSessionTokenShaped(value: unknown): value is string {
+/** Tells whether a cookie value has the shape of a {@link generateToken} token (checked before any database work). */
+export function isTokenShaped(value: unknown): value is string {
   return typeof value === 'string' && TOKEN_PATTERN.test(value);
 }

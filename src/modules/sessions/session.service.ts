@@ -30,7 +30,7 @@ import { AppError } from '../../lib/app-error.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { RandomSource } from '../../lib/random.ts';
 import type { RequestMeta } from '../audit/security-events.ts';
-import { generateSessionToken, hashSessionToken, isSessionTokenShaped } from './session-token.ts';
+import { generateToken, hashSessionToken, isTokenShaped } from './session-token.ts';
 
 /** What a session allows: a full sign-in, or only the second factor step. */
 export type SessionState = 'authenticated' | 'pending_two_factor';
@@ -105,13 +105,13 @@ export class SessionService {
 
   /** Issues a new session for a user; the returned token is shown to the client only. */
   async createSession(userId: number, state: SessionState, meta?: RequestMeta, db: AppDb = this.#deps.db): Promise<IssuedSession> {
-    const token = generateSessionToken(this.#deps.random);
+    const token = generateToken(this.#deps.random);
     const now = this.#deps.clock.now().getTime();
     const row: Row = {
       id: hashSessionToken(token),
       user_id: userId,
       state,
-      csrf_token: this.#deps.random.bytes(32).toString('base64url'),
+      csrf_token: generateToken(this.#deps.random),
       created_at_ms: now,
       last_seen_at_ms: now,
       expires_at_ms: expiryFor(state, now, now),
@@ -126,7 +126,7 @@ export class SessionService {
 
   /** Finds the live session for a cookie token, deleting it if expired and sliding the idle expiry otherwise. */
   async getSessionByToken(token: unknown): Promise<Session | null> {
-    if (!isSessionTokenShaped(token)) return null;
+    if (!isTokenShaped(token)) return null;
     const id = hashSessionToken(token);
     const row = await this.#deps.db
       .selectFrom('sessions')
@@ -191,11 +191,8 @@ export class SessionService {
   }
 
   /** Deletes every session of a user except, optionally, one; returns how many were deleted. */
-  async destroyUserSessions(userId: number, exceptSessionId?: string): Promise<number> {
-    let query = this.#deps.db.deleteFrom('sessions').where('user_id', '=', userId);
-    if (exceptSessionId) query = query.where('id', '!=', exceptSessionId);
-    const result = await query.executeTakeFirst();
-    return Number(result.numDeletedRows);
+  destroyUserSessions(userId: number, exceptSessionId?: string): Promise<number> {
+    return destroyUserSessions(this.#deps.db, userId, exceptSessionId);
   }
 
   /** Deletes every expired session; returns how many. */
@@ -204,4 +201,12 @@ export class SessionService {
     const result = await this.#deps.db.deleteFrom('sessions').where('expires_at_ms', '<=', now).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
+}
+
+/** Deletes every session of a user except, optionally, one; returns how many (also for modules that hold only a db). */
+export async function destroyUserSessions(db: AppDb, userId: number, exceptSessionId?: string): Promise<number> {
+  let query = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (exceptSessionId) query = query.where('id', '!=', exceptSessionId);
+  const result = await query.executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

@@ -50,6 +50,7 @@ describe.each(TEST_DIALECTS)('account lockout on %s', (kind) => {
     expect(first9.map((r) => !r.ok && r.failuresRemaining)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1]);
     const tenth = (await failTimes(user, 1))[0]!;
     expect(tenth).toEqual({ ok: false, reason: 'locked', counted: true, retryAfterSeconds: ACCOUNT_LOCKOUT_BASE_SECONDS });
+    expect(tenth).toMatchObject({ retryAfterSeconds: lockoutDurationSeconds(1) });
     expect(await countEvents(t.open.db, user.userId, 'two_factor_code_failed')).toBe(10);
     expect(await countEvents(t.open.db, user.userId, 'two_factor_lockout')).toBe(1);
 
@@ -73,10 +74,13 @@ describe.each(TEST_DIALECTS)('account lockout on %s', (kind) => {
     user.clock.advanceSeconds(1); // the lock ends exactly at locked_until_ms
     const second = await failTimes(user, 10);
     expect(second[9]).toMatchObject({ reason: 'locked', retryAfterSeconds: 2 * ACCOUNT_LOCKOUT_BASE_SECONDS });
+    // The SQL that imposes the lock computes the same lengths as lockoutDurationSeconds (the n-th lockout).
+    expect(second[9]).toMatchObject({ retryAfterSeconds: lockoutDurationSeconds(2) });
     expect((await readRow(t.open.db, user.userId))?.lockoutCount).toBe(2);
     user.clock.advanceSeconds(2 * ACCOUNT_LOCKOUT_BASE_SECONDS);
     await failTimes(user, 10);
     expect((await readRow(t.open.db, user.userId))?.lockedUntilMs).toBe(user.clock.now().getTime() + 4 * ACCOUNT_LOCKOUT_BASE_SECONDS * 1000);
+    expect((await readRow(t.open.db, user.userId))?.lockedUntilMs).toBe(user.clock.now().getTime() + lockoutDurationSeconds(3) * 1000);
     user.clock.advanceSeconds(4 * ACCOUNT_LOCKOUT_BASE_SECONDS);
     // After the lock, a right code works and resets the counters, so the next lockout is 15 minutes again (documented choice).
     expect(await verifySecondFactor(user.deps, user.userId, codeAt(user), TEST_META)).toMatchObject({ ok: true });

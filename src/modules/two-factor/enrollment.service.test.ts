@@ -7,6 +7,8 @@ import { verifySecret } from '../../lib/password-hash.ts';
 import { createMigratedDatabase, TEST_DIALECTS } from '../../../test/helpers/test-database.ts';
 import { EnrollmentService } from './enrollment.service.ts';
 import { generateTotp, totpStep } from './totp.ts';
+import { readTwoFactorRecord } from './two-factor.repository.ts';
+import { statusOf } from './two-factor-status.ts';
 
 describe.each(TEST_DIALECTS)('EnrollmentService on %s', (kind) => {
   let database: Awaited<ReturnType<typeof createMigratedDatabase>>;
@@ -67,7 +69,7 @@ describe.each(TEST_DIALECTS)('EnrollmentService on %s', (kind) => {
     expect(hashes).toHaveLength(10);
     for (const c of codes) expect(stored.backup_codes).not.toContain(c);
     expect(await verifySecret(hashes[0]!, codes[0]!.replace('-', ''))).toBe(true);
-    expect(await service.status(user.id)).toMatchObject({ enabled: true, backupCodesRemaining: 10 });
+    expect(statusOf(await readTwoFactorRecord(database.open.db, user.id), clock.now().getTime())).toMatchObject({ enabled: true, backupCodesRemaining: 10 });
     await expect(service.begin(user)).rejects.toMatchObject({ code: 'two_factor_already_enabled', statusCode: 409 });
     await expect(service.confirm(user, code)).rejects.toMatchObject({ code: 'two_factor_already_enabled' });
   });

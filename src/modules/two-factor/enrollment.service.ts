@@ -22,13 +22,6 @@ export interface EnrollmentDetails {
   qrSvg: string;
 }
 
-/** The answer of GET /api/2fa/status. */
-export interface TwoFactorStatus {
-  enabled: boolean;
-  createdAt: Date | null;
-  backupCodesRemaining: number;
-}
-
 /** Dependencies of {@link EnrollmentService}. */
 export interface EnrollmentDeps {
   db: AppDb;
@@ -50,13 +43,6 @@ export class EnrollmentService {
   constructor(deps: EnrollmentDeps) {
     this.#deps = deps;
     this.#repo = new TwoFactorRepository(deps.db, deps.secretBox);
-  }
-
-  /** Reports whether 2FA is enabled and how many backup codes are left. */
-  async status(userId: number): Promise<TwoFactorStatus> {
-    const record = await this.#repo.findByUserId(userId);
-    if (!record?.enabled) return { enabled: false, createdAt: null, backupCodesRemaining: 0 };
-    return { enabled: true, createdAt: record.createdAt, backupCodesRemaining: record.backupCodeHashes.length };
   }
 
   /** Creates or replaces the not-yet-enabled secret (160 bits from the CSPRNG); 409 if 2FA is already enabled. */

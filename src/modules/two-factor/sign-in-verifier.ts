@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import { AppError } from '../../lib/app-error.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { SecretBox } from '../../lib/secret-box.ts';
+import type { SecretBox } from '../../lib/secret-box.ts';
 import { recordSecurityEvent, type RequestMeta } from '../audit/security-events.ts';
 import {
   ACCOUNT_MAX_CONSECUTIVE_FAILURES,
@@ -16,8 +16,9 @@ import {
 } from './account-lockout.ts';
 import { normalizeBackupCode } from './backup-codes.ts';
 import { claimTotpStep } from './claim-totp-step.ts';
-import { consumeBackupCode, parseBackupCodeHashes } from './consume-backup-code.ts';
+import { consumeBackupCode } from './consume-backup-code.ts';
 import { verifyTotp } from './totp.ts';
+import { TwoFactorRepository } from './two-factor.repository.ts';
 
 /** Longest input even looked at; anything longer is malformed without further work (bounds hostile input). */
 export const MAX_CODE_INPUT_LENGTH = 64;
@@ -75,18 +76,6 @@ export function classifySecondFactorInput(code: unknown, options: { acceptBackup
   return { kind: 'malformed' };
 }
 
-const LEGACY_BASE32_SECRET = /^[A-Z2-7]{16,128}=*$/i;
-
-/**
- * Returns the base32 TOTP secret from the `secret` column: a SecretBox envelope is decrypted; a plain base32 secret
- * (a legacy Flask database not yet re-encrypted) is accepted as is; anything else throws (corrupt data, not user input).
- */
-export function readTotpSecret(secretBox: SecretBox, stored: string): string {
-  if (SecretBox.isEnvelope(stored)) return secretBox.decrypt(stored);
-  if (LEGACY_BASE32_SECRET.test(stored)) return stored.toUpperCase();
-  throw new Error('two_factor_auth.secret is neither an encryption envelope nor a base32 secret');
-}
-
 /**
  * Checks a second factor at sign-in (or for a step-up action): a 6-digit TOTP code (±1 step), accepted once per time step
  * by compare-and-swap (RFC 6238 §5.2, ASVS 2.8.4), or a backup code, consumed once by compare-and-swap (NIST SP 800-63B
@@ -105,18 +94,15 @@ export async function verifySecondFactor(
   const purpose = options.purpose ?? 'sign_in';
   const at = deps.clock.now();
   const nowMs = at.getTime();
-  const row = await db
-    .selectFrom('two_factor_auth')
-    .select(['secret', 'enabled', 'backup_codes', 'last_used_totp_step', 'locked_until_ms'])
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  if (!row || !row.enabled) return { ok: false, reason: 'not_enabled', counted: false };
+  const repo = new TwoFactorRepository(db, deps.secretBox);
+  const record = await repo.findByUserId(userId);
+  if (!record || !record.enabled) return { ok: false, reason: 'not_enabled', counted: false };
   // During a lockout nothing is verified, so a right code is refused and neither a step nor a backup code is used up.
-  if (isLocked(row.locked_until_ms, nowMs)) return lockedFailure(Number(row.locked_until_ms), nowMs, false);
+  if (isLocked(record.lockedUntilMs, nowMs)) return lockedFailure(record.lockedUntilMs!, nowMs, false);
   const input = classifySecondFactorInput(code, { acceptBackupCode: options.acceptBackupCode });
   if (input.kind === 'malformed') return { ok: false, reason: 'malformed', counted: false };
   // Decrypt before counting, so a missing key (an operator error) is a 5xx that does not lock the user out.
-  const secret = input.kind === 'totp' ? readTotpSecret(deps.secretBox, row.secret) : '';
+  const secret = input.kind === 'totp' ? repo.revealSecret(record) : '';
 
   // Count the attempt BEFORE verifying it, so parallel guesses cannot all pass a stale "not locked" check (ASVS 2.2.1).
   const reservation = await reserveOrRefuse(db, userId, nowMs, meta, at);
@@ -124,9 +110,9 @@ export async function verifySecondFactor(
   const method = input.kind;
 
   let outcome: 'ok' | 'invalid' | 'replayed';
-  let backupCodesRemaining = parseBackupCodeHashes(row.backup_codes).length;
+  let backupCodesRemaining = record.backupCodeHashes.length;
   if (input.kind === 'totp') {
-    const lastUsedStep = row.last_used_totp_step === null ? null : Number(row.last_used_totp_step);
+    const lastUsedStep = record.lastUsedTotpStep;
     const step = verifyTotp({ secret, code: input.code, at, window: TOTP_DRIFT_STEPS, lastUsedStep });
     if (step === null) {
       // Right code for an already-accepted step: a replay (RFC 6238 §5.2), reported distinctly and logged.

@@ -7,16 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../lib/app-error.ts';
 import { createMigratedDatabase, TEST_DIALECTS } from '../../../test/helpers/test-database.ts';
 import { codeAt, countEvents, createEnabledUser, FIXTURE_PASSWORD, readRow, TEST_META, wrongCode } from './security-test-fixtures.ts';
-import { EnrollmentService } from './enrollment.service.ts';
 import { verifySecondFactor } from './sign-in-verifier.ts';
 import {
   disableTwoFactor,
-  findUserIdByUsername,
   getTwoFactorStatus,
   getTwoFactorStatusByUsername,
   regenerateBackupCodes,
   resetTwoFactorByOperator,
 } from './two-factor-management.ts';
+import { TwoFactorRepository } from './two-factor.repository.ts';
+import { statusOf } from './two-factor-status.ts';
+
+/** Options of a disable that CREW_REQUIRE_2FA allows. */
+const MAY_DISABLE = { require2fa: 'off', role: 'user' } as const;
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AppError> {
   const error = await promise.then(
@@ -54,33 +57,39 @@ describe.each(TEST_DIALECTS)('two-factor management on %s', (kind) => {
 
   it('disables with password + TOTP code: the row with its secret and hashes is deleted and the event logged', async () => {
     const user = await createEnabledUser(t.open.db);
-    const result = await disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: codeAt(user) }, TEST_META);
+    const result = await disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: codeAt(user) }, TEST_META, MAY_DISABLE);
     expect(result).toEqual({ twoFactor: { enabled: false } });
     expect(await readRow(t.open.db, user.userId)).toBeUndefined();
     expect(await countEvents(t.open.db, user.userId, 'two_factor_disabled')).toBe(1);
-    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: codeAt(user) }, TEST_META), 'two_factor_not_enabled');
+    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: codeAt(user) }, TEST_META, MAY_DISABLE), 'two_factor_not_enabled');
+  });
+
+  it('refuses to disable a factor CREW_REQUIRE_2FA requires, before any password or code is checked', async () => {
+    const user = await createEnabledUser(t.open.db);
+    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: 'wrong password!', code: wrongCode(user) }, TEST_META, { require2fa: 'all', role: 'user' }), 'forbidden');
+    expect(await readRow(t.open.db, user.userId)).toMatchObject({ failedAttempts: 0 });
   });
 
   it('disables with password + backup code', async () => {
     const user = await createEnabledUser(t.open.db);
-    await disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: user.backupCodes[9] }, TEST_META);
+    await disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: user.backupCodes[9] }, TEST_META, MAY_DISABLE);
     expect(await readRow(t.open.db, user.userId)).toBeUndefined();
   });
 
   it('refuses to disable with a wrong password (counted, code untouched) or a wrong code, and locks after 10', async () => {
     const user = await createEnabledUser(t.open.db);
-    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: 'wrong password!', code: codeAt(user) }, TEST_META), 'invalid_credentials');
+    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: 'wrong password!', code: codeAt(user) }, TEST_META, MAY_DISABLE), 'invalid_credentials');
     expect(await readRow(t.open.db, user.userId)).toMatchObject({ failedAttempts: 1, lastUsedTotpStep: null });
-    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: wrongCode(user) }, TEST_META), 'invalid_code');
-    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: null, code: codeAt(user) }, TEST_META), 'invalid_input');
+    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: wrongCode(user) }, TEST_META, MAY_DISABLE), 'invalid_code');
+    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: null, code: codeAt(user) }, TEST_META, MAY_DISABLE), 'invalid_input');
     for (let i = 0; i < 7; i++) {
-      await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: 'wrong password!', code: codeAt(user) }, TEST_META), 'invalid_credentials');
+      await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: 'wrong password!', code: codeAt(user) }, TEST_META, MAY_DISABLE), 'invalid_credentials');
     }
-    const tenth = await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: 'nope nope nope', code: codeAt(user) }, TEST_META), 'too_many_attempts');
+    const tenth = await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: 'nope nope nope', code: codeAt(user) }, TEST_META, MAY_DISABLE), 'too_many_attempts');
     expect(tenth.statusCode).toBe(429);
     expect(tenth.extra.retryAfterSeconds).toBe(900);
     // Locked: even the right password and code are refused, and the row is still there.
-    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: codeAt(user) }, TEST_META), 'too_many_attempts');
+    await rejectsWith(disableTwoFactor(user.deps, user.userId, { password: FIXTURE_PASSWORD, code: codeAt(user) }, TEST_META, MAY_DISABLE), 'too_many_attempts');
     expect(await readRow(t.open.db, user.userId)).toMatchObject({ enabled: expect.anything(), lockoutCount: 1 });
   });
 
@@ -93,7 +102,7 @@ describe.each(TEST_DIALECTS)('two-factor management on %s', (kind) => {
     for (let i = 0; i < 10; i++) await verifySecondFactor(user.deps, user.userId, wrongCode(user), TEST_META);
     expect((await getTwoFactorStatus(user.deps, user.userId)).lockedUntil).toEqual(new Date(user.clock.now().getTime() + 900_000));
 
-    expect(await resetTwoFactorByOperator(user.deps, user.username)).toEqual({ userId: user.userId, username: user.username, removed: true });
+    expect(await resetTwoFactorByOperator(user.deps, user.username)).toEqual({ userId: user.userId, username: user.username, removed: true, sessionsEnded: 0 });
     expect(await readRow(t.open.db, user.userId)).toBeUndefined();
     expect(await countEvents(t.open.db, user.userId, 'two_factor_reset_by_operator')).toBe(1);
     expect(await getTwoFactorStatus(user.deps, user.userId)).toEqual({ enabled: false, createdAt: null, backupCodesRemaining: 0, lockedUntil: null });
@@ -107,9 +116,8 @@ describe.each(TEST_DIALECTS)('two-factor management on %s', (kind) => {
   it('crew 2fa status and reset find an adopted mixed-case username ignoring case, and report it as stored', async () => {
     const user = await createEnabledUser(t.open.db);
     await t.open.db.updateTable('users').set({ username: 'Carol' }).where('id', '=', user.userId).execute();
-    expect(await findUserIdByUsername(t.open.db, 'carol')).toBe(user.userId);
     expect(await getTwoFactorStatusByUsername(user.deps, 'carol')).toMatchObject({ userId: user.userId, username: 'Carol', enabled: true });
-    expect(await resetTwoFactorByOperator(user.deps, 'CAROL')).toEqual({ userId: user.userId, username: 'Carol', removed: true });
+    expect(await resetTwoFactorByOperator(user.deps, 'CAROL')).toEqual({ userId: user.userId, username: 'Carol', removed: true, sessionsEnded: 0 });
     expect(await readRow(t.open.db, user.userId)).toBeUndefined();
     await rejectsWith(getTwoFactorStatusByUsername(user.deps, 'caro'), 'not_found');
   });
@@ -124,8 +132,7 @@ describe.each(TEST_DIALECTS)('two-factor management on %s', (kind) => {
     await t.open.db.updateTable('two_factor_auth').set({ backup_codes: JSON.stringify([...legacy, ...ours]) }).where('user_id', '=', user.userId).execute();
 
     expect((await getTwoFactorStatus(user.deps, user.userId)).backupCodesRemaining).toBe(2);
-    const enrollment = new EnrollmentService({ ...user.deps, config: { issuer: 'Test' } });
-    expect((await enrollment.status(user.userId)).backupCodesRemaining).toBe(2);
+    expect(statusOf(await new TwoFactorRepository(t.open.db, user.deps.secretBox).findByUserId(user.userId), user.clock.now().getTime()).backupCodesRemaining).toBe(2);
     expect(await verifySecondFactor(user.deps, user.userId, 'abcde-fghjk', TEST_META)).toMatchObject({ ok: false, reason: 'invalid' });
     expect(await verifySecondFactor(user.deps, user.userId, user.backupCodes[0]!, TEST_META)).toEqual({ ok: true, method: 'backup_code', backupCodesRemaining: 1 });
   });

@@ -1,15 +1,19 @@
 import type { Kysely } from 'kysely';
+import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
 import { AppError } from '../../lib/app-error.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { parseDbTimestamp } from '../../lib/db-timestamp.ts';
 import { dummyHash, verifySecret } from '../../lib/password-hash.ts';
 import type { RandomSource } from '../../lib/random.ts';
 import { recordSecurityEvent, type RequestMeta } from '../audit/security-events.ts';
+import { destroyUserSessions } from '../sessions/session.service.ts';
+import { MAX_PASSWORD_INPUT_LENGTH } from '../users/password-policy.ts';
 import { UsersRepository } from '../users/users.repository.ts';
 import { isLocked, retryAfterSeconds } from './account-lockout.ts';
+import { assertMayDisableTwoFactor } from './require-two-factor.ts';
 import { generateBackupCodes, hashBackupCodes } from './backup-codes.ts';
-import { parseBackupCodeHashes } from './consume-backup-code.ts';
+import { readTwoFactorRecord } from './two-factor.repository.ts';
+import { statusOf, type TwoFactorStatus } from './two-factor-status.ts';
 import { recordFailedAttempt, secondFactorFailureToAppError, verifySecondFactor, type SecondFactorDeps } from './sign-in-verifier.ts';
 
 /** What the management services need: the verifier's deps plus a CSPRNG for new backup codes. */
@@ -17,17 +21,16 @@ export interface TwoFactorManagementDeps extends SecondFactorDeps {
   random: RandomSource;
 }
 
-/** A user's two-factor state as `crew 2fa status` and GET /api/2fa/status show it. */
-export interface TwoFactorStatus {
-  enabled: boolean;
-  createdAt: Date | null;
-  backupCodesRemaining: number;
-  /** When a lockout (NIST SP 800-63B §5.2.2) is in force, the moment it ends; otherwise null. */
-  lockedUntil: Date | null;
+export type { TwoFactorStatus } from './two-factor-status.ts';
+
+/** What {@link disableTwoFactor} needs besides the input: the CREW_REQUIRE_2FA policy, the user's role, the session to keep. */
+export interface DisableTwoFactorOptions {
+  require2fa: Config['require2fa'];
+  role: string;
+  /** The session making the change, which stays signed in; every other session of the user is ended. */
+  keepSessionId?: string;
 }
 
-/** Longest password accepted by the disable check (the password policy's 256 code points, generously in UTF-16 units). */
-const MAX_PASSWORD_LENGTH = 1024;
 const OPERATOR_META: RequestMeta = { ip: null, userAgent: 'crew cli' };
 
 /**
@@ -61,6 +64,7 @@ export async function regenerateBackupCodes(
  * Turns two-factor authentication off after the account password AND a valid code (TOTP or backup code), deleting the
  * two_factor_auth row so the secret and backup-code hashes are gone (OWASP ASVS 2.8.x / V3: re-authenticate before
  * changing authenticators). A wrong password counts against the account lockout like a wrong code.
+ * Refuses first (forbidden, 403) when CREW_REQUIRE_2FA covers the user; on success signs out every other session of the user.
  * Throws AppError: invalid_credentials / invalid_code (401), too_many_attempts (429), invalid_input (400), two_factor_not_enabled (409).
  */
 export async function disableTwoFactor(
@@ -68,16 +72,19 @@ export async function disableTwoFactor(
   userId: number,
   input: { password: unknown; code: unknown },
   meta: RequestMeta,
+  options: DisableTwoFactorOptions,
 ): Promise<{ twoFactor: { enabled: false } }> {
   const { db } = deps;
-  const row = await db.selectFrom('two_factor_auth').select(['enabled', 'locked_until_ms']).where('user_id', '=', userId).executeTakeFirst();
-  if (!row || !row.enabled) throw new AppError('two_factor_not_enabled');
+  // The policy comes first: no password or code is checked (or counted) for a factor that may not be removed.
+  assertMayDisableTwoFactor(options, options);
+  const record = await readTwoFactorRecord(db, userId);
+  if (!record || !record.enabled) throw new AppError('two_factor_not_enabled');
   const nowMs = deps.clock.now().getTime();
-  if (isLocked(row.locked_until_ms, nowMs)) {
-    throw new AppError('too_many_attempts', undefined, { retryAfterSeconds: retryAfterSeconds(Number(row.locked_until_ms), nowMs) });
+  if (isLocked(record.lockedUntilMs, nowMs)) {
+    throw new AppError('too_many_attempts', undefined, { retryAfterSeconds: retryAfterSeconds(record.lockedUntilMs!, nowMs) });
   }
   const { password } = input;
-  if (typeof password !== 'string' || password.length === 0 || password.length > MAX_PASSWORD_LENGTH) {
+  if (typeof password !== 'string' || password.length === 0 || password.length > MAX_PASSWORD_INPUT_LENGTH) {
     throw new AppError('invalid_input', 'Enter your password and a code.');
   }
   const user = await db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst();
@@ -91,12 +98,9 @@ export async function disableTwoFactor(
   if (!result.ok) throw secondFactorFailureToAppError(result);
   await db.deleteFrom('two_factor_auth').where('user_id', '=', userId).execute();
   await recordSecurityEvent(db, { userId, type: 'two_factor_disabled', meta, detail: { method: result.method }, at: deps.clock.now() });
+  // Other devices signed in with the second factor lose it with this change: sign them out (OWASP ASVS 3.3.3).
+  await destroyUserSessions(db, userId, options.keepSessionId);
   return { twoFactor: { enabled: false } };
-}
-
-/** Looks up a user's id by username, ignoring case like sign-in does (UsersRepository), or null. */
-export async function findUserIdByUsername(db: Kysely<Database>, username: string): Promise<number | null> {
-  return (await new UsersRepository(db).findByUsername(username))?.id ?? null;
 }
 
 /** The user an operator named (case-insensitively), with the username as stored; throws AppError not_found. */
@@ -108,36 +112,26 @@ async function requireUser(db: Kysely<Database>, username: string): Promise<{ id
 
 /**
  * `crew 2fa reset USER`: deletes the user's two_factor_auth row (secret, backup codes, counters and any lockout), so the
- * user signs in with the password alone and may enrol again; records 'two_factor_reset_by_operator'. Throws AppError not_found.
+ * user signs in with the password alone and may enrol again, and signs out all the user's sessions (none is kept; the
+ * CREW_REQUIRE_2FA rule does not apply to operators); records 'two_factor_reset_by_operator'. Throws AppError not_found.
  * @example const { removed } = await resetTwoFactorByOperator({ db, clock }, 'alice');
  */
 export async function resetTwoFactorByOperator(
   deps: { db: Kysely<Database>; clock: Clock },
   username: string,
-): Promise<{ userId: number; username: string; removed: boolean }> {
+): Promise<{ userId: number; username: string; removed: boolean; sessionsEnded: number }> {
   const { id: userId, username: storedName } = await requireUser(deps.db, username);
   const result = await deps.db.deleteFrom('two_factor_auth').where('user_id', '=', userId).executeTakeFirst();
   const removed = Number(result.numDeletedRows) > 0;
   await recordSecurityEvent(deps.db, { userId, type: 'two_factor_reset_by_operator', meta: OPERATOR_META, detail: { removed }, at: deps.clock.now() });
-  return { userId, username: storedName, removed };
+  // Sessions that were signed in with the old factor end too (OWASP ASVS 3.3.3).
+  const sessionsEnded = removed ? await destroyUserSessions(deps.db, userId) : 0;
+  return { userId, username: storedName, removed, sessionsEnded };
 }
 
-/** A user's two-factor status: enabled, when it was set up, backup codes left, and the end of any lockout in force. */
+/** A user's two-factor status ({@link statusOf} of the row now): enabled, set-up date, backup codes left, any lockout. */
 export async function getTwoFactorStatus(deps: { db: Kysely<Database>; clock: Clock }, userId: number): Promise<TwoFactorStatus> {
-  const row = await deps.db
-    .selectFrom('two_factor_auth')
-    .select(['enabled', 'created_at', 'backup_codes', 'locked_until_ms'])
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  if (!row) return { enabled: false, createdAt: null, backupCodesRemaining: 0, lockedUntil: null };
-  const enabled = Boolean(row.enabled);
-  const locked = isLocked(row.locked_until_ms, deps.clock.now().getTime());
-  return {
-    enabled,
-    createdAt: parseDbTimestamp(row.created_at),
-    backupCodesRemaining: enabled ? parseBackupCodeHashes(row.backup_codes).length : 0,
-    lockedUntil: locked ? new Date(Number(row.locked_until_ms)) : null,
-  };
+  return statusOf(await readTwoFactorRecord(deps.db, userId), deps.clock.now().getTime());
 }
 
 /** `crew 2fa status USER`: {@link getTwoFactorStatus} by username, with the user's id and name; throws AppError not_found. */

@@ -19,8 +19,35 @@ export interface TwoFactorRecord {
   lockoutCount: number;
 }
 
-/** A legacy secret: 32 base32 characters (160 bits), maybe lowercase or padded. */
-const LEGACY_SECRET = /^[A-Za-z2-7]{16,64}=*$/;
+/**
+ * A legacy plain base32 secret (normally 32 characters, 160 bits), maybe lowercase or padded; 16–128 characters, the
+ * same bounds as migration 0006 (which encrypts such secrets), so a row it left alone is still readable here.
+ */
+const LEGACY_SECRET = /^[A-Za-z2-7]{16,128}=*$/;
+
+/** Reads a user's two_factor_auth row, decoded, or null when the user never started set-up (needs no key ring). */
+export async function readTwoFactorRecord(db: AppDb, userId: number): Promise<TwoFactorRecord | null> {
+  const row = await db
+    .selectFrom('two_factor_auth')
+    .select(['id', 'user_id', 'secret', 'enabled', 'backup_codes', 'created_at', 'last_used_totp_step', 'failed_attempts', 'locked_until_ms', 'lockout_count'])
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  if (!row) return null;
+  return {
+    id: Number(row.id),
+    userId: Number(row.user_id),
+    storedSecret: row.secret,
+    // SQLite answers 0/1, PostgreSQL false/true.
+    enabled: Boolean(Number(row.enabled)),
+    backupCodeHashes: parseBackupCodeHashes(row.backup_codes),
+    // Legacy rows may hold any timestamp text; an unreadable one shows as unknown instead of failing the page.
+    createdAt: parseDbTimestamp(row.created_at),
+    lastUsedTotpStep: row.last_used_totp_step === null ? null : Number(row.last_used_totp_step),
+    failedAttempts: Number(row.failed_attempts ?? 0),
+    lockedUntilMs: row.locked_until_ms === null ? null : Number(row.locked_until_ms),
+    lockoutCount: Number(row.lockout_count ?? 0),
+  };
+}
 
 /**
  * Reads and writes the two_factor_auth row; secrets are encrypted with SecretBox on the way in (OWASP ASVS 6.2.x)
@@ -34,27 +61,8 @@ export class TwoFactorRepository {
   ) {}
 
   /** Reads a user's row, or null when the user never started set-up. */
-  async findByUserId(userId: number): Promise<TwoFactorRecord | null> {
-    const row = await this.db
-      .selectFrom('two_factor_auth')
-      .select(['id', 'user_id', 'secret', 'enabled', 'backup_codes', 'created_at', 'last_used_totp_step', 'failed_attempts', 'locked_until_ms', 'lockout_count'])
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    if (!row) return null;
-    return {
-      id: Number(row.id),
-      userId: Number(row.user_id),
-      storedSecret: row.secret,
-      // SQLite answers 0/1, PostgreSQL false/true.
-      enabled: Boolean(Number(row.enabled)),
-      backupCodeHashes: parseBackupCodeHashes(row.backup_codes),
-      // Legacy rows may hold any timestamp text; an unreadable one shows as unknown instead of failing the page.
-      createdAt: parseDbTimestamp(row.created_at),
-      lastUsedTotpStep: row.last_used_totp_step === null ? null : Number(row.last_used_totp_step),
-      failedAttempts: Number(row.failed_attempts ?? 0),
-      lockedUntilMs: row.locked_until_ms === null ? null : Number(row.locked_until_ms),
-      lockoutCount: Number(row.lockout_count ?? 0),
-    };
+  findByUserId(userId: number): Promise<TwoFactorRecord | null> {
+    return readTwoFactorRecord(this.db, userId);
   }
 
   /** Returns the base32 secret: decrypts an envelope, or accepts a legacy plain base32 secret; throws on anything else. */

@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 export const PASSWORD_MIN_LENGTH = 8;
 /** Maximum password length in code points (NIST SP 800-63B §5.1.1.2: allow at least 64; 256 bounds hashing work). */
 export const PASSWORD_MAX_LENGTH = 256;
+/** Longest password input even looked at (the policy's 256 code points, generously in UTF-16 units); bounds hostile input. */
+export const MAX_PASSWORD_INPUT_LENGTH = 1024;
 
 /** Why a password was refused; stable codes for the API and forms. */
 export type PasswordProblem = 'too_short' | 'too_long' | 'too_common' | 'contains_username';
