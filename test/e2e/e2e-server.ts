@@ -12,8 +12,11 @@ import { MigrationRunner } from '../../src/migrate/migration-runner.ts';
 
 /** Debian's Chromium; tests never download a browser. */
 export const CHROMIUM = '/usr/bin/chromium';
-/** Where browser tests save the screenshots the README shows. */
-export const SHOTS = resolve('docs/screenshots');
+/**
+ * Where browser tests save their screenshots: docs/screenshots/ (the ones the README shows) when
+ * CREW_UPDATE_SCREENSHOTS=1 (`npm run screenshots`), else a temp folder, so `npm test` leaves the tree clean.
+ */
+export const SHOTS = process.env.CREW_UPDATE_SCREENSHOTS === '1' ? resolve('docs/screenshots') : join(tmpdir(), 'crew-screenshots');
 
 /** A migrated SQLite database, the app listening on a free port, and a headless Chromium. */
 export interface E2eServer {
