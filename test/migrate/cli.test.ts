@@ -1,9 +1,9 @@
-import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCrew } from '../helpers/run-crew.ts';
+import { runCrew, scratchMigrationsDir } from '../helpers/run-crew.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 
 const env = (test: TestDatabase, extra: Record<string, string> = {}) => ({
@@ -171,6 +171,19 @@ describe('crew: bad configuration and unusable databases', () => {
       expect(readdirSync(backups)).toEqual([]);
       const list = await runCrew(['migrate', '--list', '--json'], { env: env(test) });
       expect(JSON.parse(list.stdout).migrations.filter((m: { state: string }) => m.state === 'applied')).toHaveLength(1);
+    });
+
+    it('`crew serve` does not start when a start-up migration fails, and exits 1', async () => {
+      const dir = scratchMigrationsDir();
+      try {
+        writeFileSync(join(dir, '0007_broken.ts'), 'export const expects = {};\nexport async function up() { throw new Error("nope"); }\nexport async function down() {}\n');
+        const run = await runCrew(['serve'], { env: { ...env(test), CREW_MIGRATIONS_DIR: dir, PORT: '0' } });
+        expect(run.code).toBe(1);
+        expect(run.stdout).toContain('✗ broken failed: nope');
+        expect(run.stdout).not.toContain('listening on');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('scaffolds the next migration with `migrate create`', async () => {
