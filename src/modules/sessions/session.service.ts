@@ -3,7 +3,7 @@
 // session fixation, ASVS 3.2.1). Lifetimes: authenticated sessions expire after SESSION_IDLE_TIMEOUT_MS without a
 // request and at most SESSION_ABSOLUTE_TIMEOUT_MS after sign-in; a pending_two_factor session lives
 // PENDING_TWO_FACTOR_TIMEOUT_MS and grants nothing but the second sign-in step (the HTTP gate enforces that).
-import { sql, type Selectable } from 'kysely';
+import { sql, type CompiledQuery, type InferResult, type Selectable } from 'kysely';
 import type { AppDb, SessionsTable } from '../../db/database.ts';
 import { AppError } from '../../lib/app-error.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -77,6 +77,18 @@ function toSession(row: Row): Session {
   };
 }
 
+/** The one read of a signed-in request: a session by id, joined with its user and the user's two_factor_auth row. */
+function contextQuery(db: AppDb, sessionId: string) {
+  return db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select(['sessions.id', 'sessions.user_id', 'sessions.state', 'sessions.csrf_token', 'sessions.created_at_ms', 'sessions.last_seen_at_ms'])
+    .select(['sessions.expires_at_ms', 'sessions.two_factor_failures', 'users.username', 'users.email', 'users.role', 'users.created_at'])
+    .$call(joinTwoFactorRow)
+    .where('sessions.id', '=', sessionId);
+}
+type ContextRow = InferResult<ReturnType<typeof contextQuery>>[number];
+
 function expiryFor(state: SessionState, createdAtMs: number, lastSeenAtMs: number): number {
   if (state === 'pending_two_factor') return createdAtMs + PENDING_TWO_FACTOR_TIMEOUT_MS;
   return Math.min(lastSeenAtMs + SESSION_IDLE_TIMEOUT_MS, createdAtMs + SESSION_ABSOLUTE_TIMEOUT_MS);
@@ -88,9 +100,16 @@ function expiryFor(state: SessionState, createdAtMs: number, lastSeenAtMs: numbe
  */
 export class SessionService {
   readonly #deps: SessionServiceDeps;
+  /**
+   * {@link contextQuery} compiled once: building and compiling the join was the largest share of a signed-in request's
+   * CPU in our profile (docs/PERFORMANCE.md), and its only parameter is the session id, so each request just binds it.
+   */
+  readonly #contextQuery: CompiledQuery<ContextRow>;
 
   constructor(deps: SessionServiceDeps) {
     this.#deps = deps;
+    this.#contextQuery = contextQuery(deps.db, '').compile();
+    if (this.#contextQuery.parameters.length !== 1) throw new TypeError('the session read must have exactly one parameter');
   }
 
   /** A new session row for a user (token, CSRF token, lifetimes from now); stored by the caller. */
@@ -124,14 +143,7 @@ export class SessionService {
   async findContextByToken(token: unknown): Promise<SessionContext | null> {
     if (!isTokenShaped(token)) return null;
     const { db, clock } = this.#deps;
-    const row = await db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .select(['sessions.id', 'sessions.user_id', 'sessions.state', 'sessions.csrf_token', 'sessions.created_at_ms', 'sessions.last_seen_at_ms'])
-      .select(['sessions.expires_at_ms', 'sessions.two_factor_failures', 'users.username', 'users.email', 'users.role', 'users.created_at'])
-      .$call(joinTwoFactorRow)
-      .where('sessions.id', '=', hashSessionToken(token))
-      .executeTakeFirst();
+    const [row] = (await db.executeQuery<ContextRow>({ ...this.#contextQuery, parameters: [hashSessionToken(token)] })).rows;
     if (!row) return null;
     const now = clock.now().getTime();
     const session = toSession(row);
