@@ -1,45 +1,24 @@
-// Server-side sessions (OWASP ASVS V3, NIST SP 800-63B §7). The cookie carries a 256-bit random token; the `sessions`
-// row is keyed by its SHA-256, so the database never holds a usable token. Every sign-in step issues a NEW token (no
-// session fixation, ASVS 3.2.1). Lifetimes: authenticated sessions expire after SESSION_IDLE_TIMEOUT_MS without a
-// request and at most SESSION_ABSOLUTE_TIMEOUT_MS after sign-in; a pending_two_factor session lives
-// PENDING_TWO_FACTOR_TIMEOUT_MS and grants nothing but the second sign-in step (the HTTP gate enforces that).
-import { sql, type CompiledQuery, type InferResult, type Selectable } from 'kysely';
-import type { AppDb, SessionsTable } from '../../db/database.ts';
+/** Creates, reads, rotates and destroys the `sessions` rows (the rules are in session.ts). */
+import { sql, type CompiledQuery, type InferResult } from 'kysely';
+import type { AppDb } from '../../db/database.ts';
 import { AppError } from '../../lib/app-error.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { RandomSource } from '../../lib/random.ts';
 import type { RequestMeta } from '../audit/security-events.ts';
-import type { TwoFactorRecord } from '../two-factor/two-factor-record.ts';
-import { joinTwoFactorRow, twoFactorFromJoin } from '../two-factor/two-factor.repository.ts';
+import { twoFactorFromJoin, type TwoFactorRecord } from '../two-factor/two-factor-record.ts';
+import { joinTwoFactorRow } from '../two-factor/two-factor.repository.ts';
 import { toUser, type User } from '../users/users.repository.ts';
+import { expiryFor, toSession, TOUCH_INTERVAL_MS, type IssuedSession, type Row, type Session, type SessionState } from './session.ts';
 import { generateToken, hashSessionToken, isTokenShaped } from './session-token.ts';
 
-/** What a session allows: a full sign-in, or only the second factor step. */
-export type SessionState = 'authenticated' | 'pending_two_factor';
-
-/** Idle timeout of a signed-in session: 12 hours without a request (documented in docs/SECURITY.md). */
-export const SESSION_IDLE_TIMEOUT_MS = 12 * 60 * 60 * 1000;
-/** Absolute lifetime of a signed-in session: 7 days after sign-in, however active (OWASP ASVS 3.3.2). */
-export const SESSION_ABSOLUTE_TIMEOUT_MS = 7 * 24 * 60 * 60 * 1000;
-/** Lifetime of a pending two-factor sign-in: 5 minutes. */
-export const PENDING_TWO_FACTOR_TIMEOUT_MS = 5 * 60 * 1000;
-/** A request refreshes last_seen_at_ms at most this often, to spare the database a write per request. */
-const TOUCH_INTERVAL_MS = 60 * 1000;
-
-/** A live session as the app sees it (never the token). */
-export interface Session {
-  /** SHA-256 (hex) of the token. */
-  id: string;
-  userId: number;
-  state: SessionState;
-  /** Synchronizer CSRF token for the HTML forms of this session (OWASP CSRF Cheat Sheet). */
-  csrfToken: string;
-  createdAt: Date;
-  lastSeenAt: Date;
-  expiresAt: Date;
-  /** Second-factor attempts reserved by this pending sign-in (the two_factor_failures column). */
-  twoFactorAttempts: number;
-}
+export {
+  PENDING_TWO_FACTOR_TIMEOUT_MS,
+  SESSION_ABSOLUTE_TIMEOUT_MS,
+  SESSION_IDLE_TIMEOUT_MS,
+  type IssuedSession,
+  type Session,
+  type SessionState,
+} from './session.ts';
 
 /** A live session with its user and the user's two_factor_auth row (null when never set up): one query's worth. */
 export interface SessionContext {
@@ -48,33 +27,11 @@ export interface SessionContext {
   twoFactor: TwoFactorRecord | null;
 }
 
-/** A newly issued session: the token goes into the cookie and nowhere else. */
-export interface IssuedSession {
-  token: string;
-  session: Session;
-}
-
 /** Dependencies of {@link SessionService}. */
 export interface SessionServiceDeps {
   db: AppDb;
   clock: Clock;
   random: RandomSource;
-}
-
-/** The columns the service reads (every column of the table but where the session came from). */
-type Row = Omit<Selectable<SessionsTable>, 'ip' | 'user_agent'>;
-
-function toSession(row: Row): Session {
-  return {
-    id: row.id,
-    userId: Number(row.user_id),
-    state: row.state === 'authenticated' ? 'authenticated' : 'pending_two_factor',
-    csrfToken: row.csrf_token,
-    createdAt: new Date(Number(row.created_at_ms)),
-    lastSeenAt: new Date(Number(row.last_seen_at_ms)),
-    expiresAt: new Date(Number(row.expires_at_ms)),
-    twoFactorAttempts: Number(row.two_factor_failures),
-  };
 }
 
 /** The one read of a signed-in request: a session by id, joined with its user and the user's two_factor_auth row. */
@@ -88,11 +45,6 @@ function contextQuery(db: AppDb, sessionId: string) {
     .where('sessions.id', '=', sessionId);
 }
 type ContextRow = InferResult<ReturnType<typeof contextQuery>>[number];
-
-function expiryFor(state: SessionState, createdAtMs: number, lastSeenAtMs: number): number {
-  if (state === 'pending_two_factor') return createdAtMs + PENDING_TWO_FACTOR_TIMEOUT_MS;
-  return Math.min(lastSeenAtMs + SESSION_IDLE_TIMEOUT_MS, createdAtMs + SESSION_ABSOLUTE_TIMEOUT_MS);
-}
 
 /**
  * Creates, reads, rotates and destroys server-side sessions.

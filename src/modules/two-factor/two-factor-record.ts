@@ -81,3 +81,24 @@ export function parseBackupCodeHashes(stored: string | null | undefined): string
     return [];
   }
 }
+
+/** The user's two_factor_auth columns as joinTwoFactorRow (two-factor.repository.ts) selects them: `tfa_<column>`, all null without a row. */
+export type JoinedTwoFactorRow = { [K in keyof TwoFactorRow as `tfa_${K}`]: TwoFactorRow[K] | null };
+
+/** Decodes the columns joinTwoFactorRow added (through the one decoder), or null when the user has no row. */
+export function twoFactorFromJoin(row: JoinedTwoFactorRow): TwoFactorRecord | null {
+  // id, user_id and secret are NOT NULL in the table, so null here means the join found no row.
+  if (row.tfa_id === null || row.tfa_user_id === null || row.tfa_secret === null) return null;
+  return decodeTwoFactorRow({
+    id: row.tfa_id,
+    user_id: row.tfa_user_id,
+    secret: row.tfa_secret,
+    enabled: row.tfa_enabled ?? false,
+    backup_codes: row.tfa_backup_codes,
+    created_at: row.tfa_created_at as TwoFactorRow['created_at'], // a legacy row may hold NULL; the decoder shows it as unknown
+    last_used_totp_step: row.tfa_last_used_totp_step,
+    failed_attempts: row.tfa_failed_attempts ?? 0,
+    locked_until_ms: row.tfa_locked_until_ms,
+    lockout_count: row.tfa_lockout_count ?? 0,
+  });
+}

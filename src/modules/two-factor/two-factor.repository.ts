@@ -2,7 +2,7 @@ import type { SelectQueryBuilder } from 'kysely';
 import type { AppDb, Database } from '../../db/database.ts';
 import { SecretBox } from '../../lib/secret-box.ts';
 import { reservationUpdate } from './account-lockout.ts';
-import { decodeTwoFactorRow, TWO_FACTOR_COLUMNS, type TwoFactorRecord, type TwoFactorRow } from './two-factor-record.ts';
+import { decodeTwoFactorRow, TWO_FACTOR_COLUMNS, type TwoFactorRecord } from './two-factor-record.ts';
 
 /**
  * A legacy plain base32 secret (normally 32 characters, 160 bits), maybe lowercase or padded; 16–128 characters, the
@@ -163,12 +163,9 @@ export class TwoFactorRepository {
   }
 }
 
-/** The user's two_factor_auth columns as {@link joinTwoFactorRow} selects them: `tfa_<column>`, all null without a row. */
-export type JoinedTwoFactorRow = { [K in keyof TwoFactorRow as `tfa_${K}`]: TwoFactorRow[K] | null };
-
 /**
  * Adds the user's two_factor_auth row (LEFT JOIN on users.id) to a read of a session and its user, so a signed-in
- * request costs one query; read the result back with {@link twoFactorFromJoin}.
+ * request costs one query; read the result back with twoFactorFromJoin (two-factor-record.ts).
  * @example db.selectFrom('sessions').innerJoin('users', 'users.id', 'sessions.user_id').select([…]).$call(joinTwoFactorRow)
  */
 export function joinTwoFactorRow<O>(qb: SelectQueryBuilder<Database, 'sessions' | 'users', O>) {
@@ -186,22 +183,4 @@ export function joinTwoFactorRow<O>(qb: SelectQueryBuilder<Database, 'sessions' 
       'tfa.locked_until_ms as tfa_locked_until_ms',
       'tfa.lockout_count as tfa_lockout_count',
     ]);
-}
-
-/** Decodes the columns {@link joinTwoFactorRow} added (through the one decoder), or null when the user has no row. */
-export function twoFactorFromJoin(row: JoinedTwoFactorRow): TwoFactorRecord | null {
-  // id, user_id and secret are NOT NULL in the table, so null here means the join found no row.
-  if (row.tfa_id === null || row.tfa_user_id === null || row.tfa_secret === null) return null;
-  return decodeTwoFactorRow({
-    id: row.tfa_id,
-    user_id: row.tfa_user_id,
-    secret: row.tfa_secret,
-    enabled: row.tfa_enabled ?? false,
-    backup_codes: row.tfa_backup_codes,
-    created_at: row.tfa_created_at as TwoFactorRow['created_at'], // a legacy row may hold NULL; the decoder shows it as unknown
-    last_used_totp_step: row.tfa_last_used_totp_step,
-    failed_attempts: row.tfa_failed_attempts ?? 0,
-    locked_until_ms: row.tfa_locked_until_ms,
-    lockout_count: row.tfa_lockout_count ?? 0,
-  });
 }
