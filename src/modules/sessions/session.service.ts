@@ -84,7 +84,7 @@ export class SessionService {
   /** Issues a new session for a user; the returned token is shown to the client only. */
   async createSession(userId: number, state: SessionState, meta?: RequestMeta): Promise<IssuedSession> {
     const { token, row } = this.#newRow(userId, state);
-    await this.#deps.db.insertInto('sessions').values({ ...row, ...where(meta) }).execute();
+    await this.#deps.db.insertInto('sessions').values({ ...row, ...origin(meta) }).execute();
     return { token, session: toSession(row) };
   }
 
@@ -127,7 +127,7 @@ export class SessionService {
     const { token, row } = this.#newRow(session.userId, state);
     const result = await this.#deps.db
       .updateTable('sessions')
-      .set({ ...row, ...where(meta) })
+      .set({ ...row, ...origin(meta) })
       .where('id', '=', session.id)
       .where('user_id', '=', session.userId)
       .executeTakeFirst();
@@ -183,7 +183,7 @@ export class SessionService {
 }
 
 /** The request's address and browser for the sessions row (bounded). */
-function where(meta: RequestMeta | undefined): { ip: string | null; user_agent: string | null } {
+function origin(meta: RequestMeta | undefined): { ip: string | null; user_agent: string | null } {
   return { ip: meta?.ip ?? null, user_agent: meta?.userAgent?.slice(0, 300) ?? null };
 }
 
