@@ -35,6 +35,6 @@ await Promise.all(Array.from({ length: inFlight }, async () => {
     done++;
   }
 }));
-const seconds = (performance.now() - start) / 1000;
+const elapsedSeconds = (performance.now() - start) / 1000;
 const cpu = process.cpuUsage(cpuBefore);
-console.log(JSON.stringify({ perSecond: done / seconds, cpuMsEach: (cpu.user + cpu.system) / 1000 / done, verifications: done }));
+console.log(JSON.stringify({ perSecond: done / elapsedSeconds, cpuMsEach: (cpu.user + cpu.system) / 1000 / done, verifications: done }));

@@ -15,6 +15,8 @@ export interface RunOptions {
   signInSeconds: number;
   /** autocannon connections, and undici requests in flight. */
   concurrency: number;
+  /** Node.js flags given to both servers alike (e.g. `--max-semi-space-size=4`); none by default. */
+  nodeFlags: string[];
 }
 
 /** What one product measured. */
@@ -82,7 +84,7 @@ function percentile(sorted: number[], p: number): number {
 /** Runs the whole flow against `product` and stops its server. */
 export async function measureProduct(product: Product, options: RunOptions, log: (line: string) => void): Promise<ProductResult> {
   const dir = mkdtempSync(join(tmpdir(), 'crew-peers-'));
-  const server = await startServer(product, dir);
+  const server = await startServer(product, dir, options.nodeFlags);
   const pool = openPool(server.origin, options.concurrency);
   try {
     await new Promise((resolve) => setTimeout(resolve, 1000));

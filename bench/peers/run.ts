@@ -1,7 +1,8 @@
 // `npm run bench:peers`: crew and Better Auth measured side by side, one after the other on this machine, with the
 // same client and flow (issue 9). Installs bench/peers/better-auth from its own lock file when needed (never part
 // of `npm ci` or `npm test`), prints the table as ratios crew ÷ Better Auth and writes bench/peers/results.md.
-// Sizes: BENCH_PEERS_USERS (default 500), BENCH_PEERS_SIGN_IN_SECONDS (default 10), BENCH_PEERS_CONCURRENCY (20).
+// Sizes: BENCH_PEERS_USERS (default 500), BENCH_PEERS_SIGN_IN_SECONDS (default 10), BENCH_PEERS_CONCURRENCY (20);
+// BENCH_PEERS_NODE_FLAGS: Node.js flags for both servers alike (e.g. "--max-semi-space-size=4"), none by default.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
@@ -23,6 +24,7 @@ const options: RunOptions = {
   users: positive('BENCH_PEERS_USERS', 500),
   signInSeconds: positive('BENCH_PEERS_SIGN_IN_SECONDS', 10),
   concurrency: positive('BENCH_PEERS_CONCURRENCY', 20),
+  nodeFlags: (process.env.BENCH_PEERS_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
 };
 const log = (line: string) => console.log(line);
 
@@ -58,7 +60,8 @@ function machine(): string {
 ensurePeerInstalled();
 if (!existsSync(join(ROOT, 'dist', 'cli', 'bin.js'))) throw new Error('dist/cli/bin.js is missing: run `npm run build` first');
 const started = performance.now();
-log(`Side by side: ${options.users} users, ${options.signInSeconds} s of password sign-ins, ${options.concurrency} connections / in flight`);
+const flagsText = options.nodeFlags.length > 0 ? `; both servers run with ${options.nodeFlags.join(' ')}` : '';
+log(`Side by side: ${options.users} users, ${options.signInSeconds} s of password sign-ins, ${options.concurrency} connections / in flight${flagsText}`);
 const argon2id = kdfBaseline('argon2id');
 log(`  raw argon2id (crew's parameters): ${argon2id.perSecond.toFixed(1)} verifications/s`);
 const crewResult = await measureProduct(crew, options, log);
@@ -70,7 +73,7 @@ const minutes = (performance.now() - started) / 60_000;
 
 const lines = [
   `Side by side with Better Auth — ${new Date().toISOString()} — ${options.users} users, ${options.signInSeconds} s of sign-ins, ` +
-    `${options.concurrency} in flight; run took ${minutes.toFixed(1)} min`,
+    `${options.concurrency} in flight${flagsText}; run took ${minutes.toFixed(1)} min`,
   '',
   machine(),
   '',

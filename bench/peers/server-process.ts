@@ -49,12 +49,12 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): P
   });
 }
 
-/** Starts `product` with its database in `dir`; resolves once it prints that it is listening. */
-export async function startServer(product: Product, dir: string): Promise<ServerProcess> {
+/** Starts `product` with its database in `dir` (and `nodeFlags` for Node.js); resolves once it prints that it is listening. */
+export async function startServer(product: Product, dir: string, nodeFlags: readonly string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   const countFile = join(dir, `${product.name.replace(/\W+/g, '-')}-sql.json`);
   const preload = pathToFileURL(join(import.meta.dirname, 'count-sql.mjs')).href;
-  const child = spawn(process.execPath, ['--import', preload, ...product.serverArgs(dir, port)], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', preload, ...product.serverArgs(dir, port)], {
     cwd: dir,
     env: { ...process.env, ...product.serverEnv(dir), PORT: String(port), HOST: '127.0.0.1', BENCH_SQL_COUNT_FILE: countFile },
     stdio: ['ignore', 'pipe', 'pipe'],
