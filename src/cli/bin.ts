@@ -15,10 +15,11 @@ function contextFor(out: Output): CliContext {
     out,
     config: getConfig,
     interactive: Boolean(process.stdin.isTTY),
-    async withDatabase(fn) {
+    async withDatabase(fn, options = {}) {
       const cfg = getConfig();
       const { openDatabase } = await import('../db/open-database.ts');
-      const open = await openDatabase(cfg.database, { poolSize: 2 });
+      const readOnly = options.readOnly ?? false;
+      const open = await openDatabase(cfg.database, { poolSize: 2, mustExist: readOnly, readOnly });
       try {
         return await fn(open, cfg);
       } finally {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,38 @@ export async function createMigratedDatabase(kind: 'sqlite' | 'postgres'): Promi
     cleanup: async () => {
       await open.close();
       await test.cleanup();
+    },
+  };
+}
+
+/** A backup restored into a database of its own, opened read-only. */
+export interface RestoredBackup {
+  tables(): Promise<string[]>;
+  /** The ids recorded in the restored crew_migrations. */
+  appliedIds(): Promise<string[]>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Restores a backup the way an operator would — a SQLite backup is a database file; a pg_dump is replayed by
+ * `psql` into a new database — so tests prove a backup is usable, not just present.
+ */
+export async function restoreBackup(kind: 'sqlite' | 'postgres', backupPath: string): Promise<RestoredBackup> {
+  let target: TestDatabase | null = null;
+  let config: DatabaseConfig = { kind: 'sqlite', path: backupPath };
+  if (kind === 'postgres') {
+    target = await createTestDatabase('postgres');
+    const psql = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', target.url, '-f', backupPath], { encoding: 'utf8' });
+    if (psql.status !== 0) throw new Error(`psql could not restore ${backupPath}: ${psql.stderr}`);
+    config = target.config;
+  }
+  const open = await openDatabase(config, { mustExist: true, readOnly: true });
+  return {
+    tables: () => open.adapter.listTables(open.db),
+    appliedIds: async () => (await open.db.selectFrom('crew_migrations').select('id').orderBy('id').execute()).map((r) => r.id),
+    cleanup: async () => {
+      await open.close();
+      await target?.cleanup();
     },
   };
 }
