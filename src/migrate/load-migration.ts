@@ -1,4 +1,5 @@
 import { isBuiltin } from 'node:module';
+import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 import type { MigrationFile, MigrationModule } from './migration.ts';
@@ -45,6 +46,12 @@ export async function compileMigration(path: string): Promise<string> {
     // The migration's folder may hold any tsconfig.json (or none): compile every file the same way.
     tsconfigRaw: {},
     logLevel: 'silent',
+    // The module runs from a data: URL; a migration that reads a file beside itself still finds it.
+    define: {
+      'import.meta.url': JSON.stringify(pathToFileURL(path).href),
+      'import.meta.filename': JSON.stringify(path),
+      'import.meta.dirname': JSON.stringify(dirname(path)),
+    },
     plugins: [resolvePackages],
   });
   return result.outputFiles[0]!.text;
