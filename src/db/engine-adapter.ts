@@ -84,6 +84,8 @@ export class DatabaseOpenError extends Error {
 /** A read-only command found no database; the message names where it looked and how to make one. */
 export class DatabaseMissingError extends DatabaseOpenError {
   override name = 'DatabaseMissingError';
+  /** The error code `--json` output carries. */
+  readonly code = 'no_database';
 }
 
 /** Another runner held the migration lock for longer than we were willing to wait. */
