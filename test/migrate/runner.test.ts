@@ -28,7 +28,7 @@ describe.each(TEST_DIALECTS)('migration runner on %s', (kind) => {
   let dir: string;
   const lines: string[] = [];
   const runner = (extra: ConstructorParameters<typeof MigrationRunner>[1] = {}) =>
-    new MigrationRunner(open, { migrationsDir: dir, backup: { keep: 3 }, onLine: (l) => lines.push(l), ...extra });
+    new MigrationRunner(open, { migrationsDir: dir, backup: { keep: 3, dir: join(test.dir, 'backups') }, onLine: (l) => lines.push(l), ...extra });
 
   beforeEach(async () => {
     test = await createTestDatabase(kind);
@@ -157,10 +157,10 @@ export async function down() {}
     const report = await runner().rollback('2fa_replay_and_lockout');
     expect(report.ok).toBe(true);
     expect(await open.adapter.columnsOf(open.db, 'two_factor_auth')).toEqual(GUIDE_COLUMNS);
-    if (kind === 'sqlite') {
-      expect(report.backupPath).toMatch(/backups\/production_crew-\d{8}T\d{9}Z\.db$/);
-      expect(existsSync(report.backupPath!)).toBe(true);
-    }
+    // Both engines back up before a rollback (PostgreSQL with pg_dump), into the folder they were given.
+    expect(report.backupPath).toMatch(kind === 'sqlite' ? /backups\/production_crew-\d{8}T\d{9}Z\.db$/ : /backups\/postgres-crew_t_\w+-\d{8}T\d{9}Z\.sql$/);
+    expect(report.backupPath!.startsWith(join(test.dir, 'backups'))).toBe(true);
+    expect(existsSync(report.backupPath!)).toBe(true);
     expect((await runner().status()).find((s) => s.name === '2fa_replay_and_lockout')?.state).toBe('pending');
     expect((await runner().migrate()).ok).toBe(true);
   });
