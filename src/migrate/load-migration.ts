@@ -57,6 +57,24 @@ export async function compileMigration(path: string): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
+/**
+ * Imported migration modules by path and checksum. Node keeps every imported module for the life of the
+ * process anyway (the same data: URL is the same module); this only spares compiling an unchanged file again
+ * when one process runs several operations (`crew serve` after migrating, the tests, the benchmarks).
+ */
+const imported = new Map<string, Promise<Record<string, unknown>>>();
+
+function importCompiled(file: MigrationFile): Promise<Record<string, unknown>> {
+  const key = `${file.path}\0${file.checksum}`;
+  let mod = imported.get(key);
+  if (!mod) {
+    mod = compileMigration(file.path).then((code) => import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`) as Promise<Record<string, unknown>>);
+    mod.catch(() => imported.delete(key));
+    imported.set(key, mod);
+  }
+  return mod;
+}
+
 /** The cause of a failed load in one line, and what to do about it. */
 function explain(error: unknown): string {
   const failures = (error as { errors?: Array<{ text: string; location?: { line: number; column: number } | null }> }).errors;
@@ -78,8 +96,7 @@ function explain(error: unknown): string {
 export async function loadMigration(file: MigrationFile): Promise<MigrationModule> {
   let mod: Record<string, unknown>;
   try {
-    const code = await compileMigration(file.path);
-    mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as Record<string, unknown>;
+    mod = await importCompiled(file);
   } catch (error) {
     throw new MigrationLoadError(`migration ${file.id} failed to import (${file.path}): ${explain(error)}`, { cause: error });
   }
