@@ -5,35 +5,38 @@ import { dirname, join, resolve } from 'node:path';
 import { BackupError } from './engine-adapter.ts';
 import { backupTimestamp } from './sqlite-backup.ts';
 
-/** A `.pgpass` line matching any server, with `\` and `:` escaped as libpq requires. */
-function pgpassLine(password: string): string {
-  return `*:*:*:*:${password.replace(/[\\:]/g, (c) => `\\${c}`)}\n`;
+/**
+ * pg_dump's arguments for dumping `url` into `target`, and the `.pgpass` line that carries the password
+ * (null without one). The password never appears in the arguments: every local user can read a process's
+ * command line (`ps`, /proc/PID/cmdline), so libpq's `passfile` connection parameter points at a private file.
+ */
+export function pgDumpInvocation(url: string, target: string, passfile: string): { args: string[]; pgpass: string | null } {
+  const parsed = new URL(url);
+  const password = decodeURIComponent(parsed.password);
+  parsed.password = '';
+  if (password) parsed.searchParams.set('passfile', passfile);
+  // .pgpass fields are host:port:database:user:password, with `\` and `:` escaped by a backslash.
+  const pgpass = password ? `*:*:*:*:${password.replace(/[\\:]/g, (c) => `\\${c}`)}\n` : null;
+  return { args: ['--no-owner', '--file', target, '--dbname', parsed.toString()], pgpass };
 }
 
 /**
  * Dumps a PostgreSQL database with `pg_dump` (plain SQL, no owners) into `out`, or into
  * `<dir>/postgres-<database>-<UTC time>.sql` (default dir: `backups/` under the working folder).
- * The password goes to pg_dump in a private 0600 passfile (libpq's `passfile` parameter), never on the
- * command line, where `ps` would show it to every user of the machine.
+ * The password goes to pg_dump in a private 0600 passfile, removed afterwards (see {@link pgDumpInvocation}).
  * @example await backupPostgres('postgres://crew:pw@db/crew') // '/srv/backups/postgres-crew-20261124T184012123Z.sql'
  */
 export async function backupPostgres(url: string, options: { out?: string; dir?: string; manual?: boolean; now?: Date } = {}): Promise<string> {
-  const parsed = new URL(url);
-  const password = decodeURIComponent(parsed.password);
-  parsed.password = '';
-  const database = decodeURIComponent(parsed.pathname.slice(1)) || 'postgres';
+  const database = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
   const stamp = backupTimestamp(options.now ?? new Date());
   const target = options.out ? resolve(options.out) : join(resolve(options.dir ?? 'backups'), `postgres-${database.replace(/[^\w.-]/g, '_')}-${options.manual ? 'manual-' : ''}${stamp}.sql`);
   mkdirSync(dirname(target), { recursive: true });
-  const secrets = password ? mkdtempSync(join(tmpdir(), 'crew-pgpass-')) : null;
-  if (secrets) {
-    const passfile = join(secrets, 'pgpass');
-    writeFileSync(passfile, pgpassLine(password), { mode: 0o600 });
-    parsed.searchParams.set('passfile', passfile);
-  }
+  const secrets = mkdtempSync(join(tmpdir(), 'crew-pgpass-')); // mode 0700
+  const { args, pgpass } = pgDumpInvocation(url, target, join(secrets, 'pgpass'));
+  if (pgpass) writeFileSync(join(secrets, 'pgpass'), pgpass, { mode: 0o600 });
   try {
     const result = await new Promise<{ code: number | null; stderr: string; error?: Error }>((done) => {
-      const child = spawn('pg_dump', ['--no-owner', '--file', target, '--dbname', parsed.toString()], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn('pg_dump', args, { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       child.on('error', (error) => done({ code: null, stderr, error }));
@@ -45,7 +48,7 @@ export async function backupPostgres(url: string, options: { out?: string; dir?:
       throw new BackupError(`backup to ${target} failed: ${why}`);
     }
   } finally {
-    if (secrets) rmSync(secrets, { recursive: true, force: true });
+    rmSync(secrets, { recursive: true, force: true });
   }
   return target;
 }
