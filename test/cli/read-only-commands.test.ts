@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ROOT, runCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
-import { createTestDatabase, PG_ADMIN_URL, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
+import { runCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
+import { createTestDatabase, loadCrew010Database, PG_ADMIN_URL, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 
 // Commands that only read must never create a database: `DATABASE_URL=typo.db crew db verify` used to
 // create an empty file and report "✓ Schema matches all 0 applied migration(s)".
@@ -43,15 +43,7 @@ describe.each(TEST_DIALECTS)('read-only commands on %s', { timeout: SPAWN_TEST_T
 
   it('read an existing database without changing it', async () => {
     // A database made by crew 0.1.0; on SQLite it is in the default rollback-journal mode, as sqlite3 leaves it.
-    const fixture = join(ROOT, 'test', 'migrate', 'fixtures', `main-0.1.0.${kind}.sql`);
-    if (kind === 'sqlite') {
-      const db = new BetterSqlite3(test.url);
-      db.exec(readFileSync(fixture, 'utf8'));
-      db.close();
-    } else {
-      const { spawnSync } = await import('node:child_process');
-      expect(spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', test.url, '-f', fixture]).status).toBe(0);
-    }
+    loadCrew010Database(test);
     for (const args of READ_ONLY_COMMANDS) {
       const run = await crew(args, test.url);
       expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(0);

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -87,8 +88,7 @@ export async function restoreBackup(kind: 'sqlite' | 'postgres', backupPath: str
   let config: DatabaseConfig = { kind: 'sqlite', path: backupPath };
   if (kind === 'postgres') {
     target = await createTestDatabase('postgres');
-    const psql = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', target.url, '-f', backupPath], { encoding: 'utf8' });
-    if (psql.status !== 0) throw new Error(`psql could not restore ${backupPath}: ${psql.stderr}`);
+    runSqlFile(target, backupPath);
     config = target.config;
   }
   const open = await openDatabase(config, { mustExist: true, readOnly: true });
@@ -100,4 +100,27 @@ export async function restoreBackup(kind: 'sqlite' | 'postgres', backupPath: str
       await target?.cleanup();
     },
   };
+}
+
+/** Runs a SQL file (a dump) in a test database: `sqlite3`-style text through better-sqlite3, or `psql` for PostgreSQL. */
+export function runSqlFile(test: Pick<TestDatabase, 'kind' | 'url'>, path: string): void {
+  if (test.kind === 'sqlite') {
+    const db = new BetterSqlite3(test.url);
+    try {
+      db.exec(readFileSync(path, 'utf8'));
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const psql = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', test.url, '-f', path], { encoding: 'utf8' });
+  if (psql.status !== 0) throw new Error(`psql could not run ${path}: ${psql.stderr}`);
+}
+
+/**
+ * Fills a fresh test database with one made by crew 0.1.0 (the code on main before the engine adapter and
+ * the esbuild loader): its six migrations applied and a user `ada`, dumped from a real run of that release.
+ */
+export function loadCrew010Database(test: Pick<TestDatabase, 'kind' | 'url'>): void {
+  runSqlFile(test, join(import.meta.dirname, '..', 'migrate', 'fixtures', `main-0.1.0.${test.kind}.sql`));
 }

@@ -1,33 +1,20 @@
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checksumOf } from '../../src/migrate/discover.ts';
 import { ROOT, runCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
-import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
+import { createTestDatabase, loadCrew010Database, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 
 // Databases made by crew 0.1.0 (the code on main before the engine adapter and the esbuild loader) are real
 // users' data. The fixtures are dumps of such databases, made by running that release's `crew migrate` and
 // `crew users create ada`: the bookkeeping rows hold the checksums it stored, over the .ts source text.
 const FIXTURES = join(ROOT, 'test', 'migrate', 'fixtures');
 
-function loadFixture(test: TestDatabase): void {
-  if (test.kind === 'sqlite') {
-    const db = new BetterSqlite3(test.url);
-    db.exec(readFileSync(join(FIXTURES, 'main-0.1.0.sqlite.sql'), 'utf8'));
-    db.close();
-    return;
-  }
-  const psql = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', test.url, '-f', join(FIXTURES, 'main-0.1.0.postgres.sql')], { encoding: 'utf8' });
-  if (psql.status !== 0) throw new Error(`psql: ${psql.stderr}`);
-}
-
 describe.each(TEST_DIALECTS)('a %s database migrated by crew 0.1.0', { timeout: SPAWN_TEST_TIMEOUT_MS }, (kind) => {
   let test: TestDatabase;
   beforeEach(async () => {
     test = await createTestDatabase(kind);
-    loadFixture(test);
+    loadCrew010Database(test);
   });
   afterEach(async () => {
     await test.cleanup();
