@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { ConfigError, loadConfig, wantsColour, type Config } from '../config.ts';
 import type { CliCommand, CliContext } from './cli-command.ts';
 import { UsageError } from './cli-command.ts';
 import { Output } from './output.ts';
@@ -14,10 +14,11 @@ function contextFor(out: Output): CliContext {
     out,
     config: getConfig,
     interactive: Boolean(process.stdin.isTTY),
-    async withDatabase(fn) {
+    async withDatabase(fn, options = {}) {
       const cfg = getConfig();
       const { openDatabase } = await import('../db/open-database.ts');
-      const open = await openDatabase(cfg.database, { poolSize: 2 });
+      const readOnly = options.readOnly ?? false;
+      const open = await openDatabase(cfg.database, { poolSize: 2, mustExist: readOnly, readOnly });
       try {
         return await fn(open, cfg);
       } finally {
@@ -75,7 +76,7 @@ function register(program: Command, spec: CliCommand, run: (spec: CliCommand, ar
 /** Runs the CLI and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
-  const out = new Output({ json });
+  const out = new Output({ json, colour: wantsColour(Boolean(process.stdout.isTTY)) });
   const program = new Command('crew').description('Production Crew: migrations and two-factor authentication').exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.showHelpAfterError('(run `crew --help` for the commands)');
