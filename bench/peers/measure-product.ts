@@ -105,6 +105,8 @@ export async function measureProduct(product: Product, options: RunOptions, log:
       url: server.origin,
       connections: options.concurrency,
       duration: options.signInSeconds,
+      // A queued scrypt sign-in can wait longer than autocannon's default 10 s on a busy machine: not a failure.
+      timeout: 120,
       requests: [{
         method: 'POST',
         headers: { 'content-type': 'application/json', ...product.headers(server.origin) },
