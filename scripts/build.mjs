@@ -1,7 +1,9 @@
 // Builds the `crew` CLI into dist/: one ESM bundle (plus lazily loaded chunks, e.g. the web server)
 // made by esbuild, so start-up does not resolve hundreds of module files. Type-checking is `tsc`'s
 // job (`npm run typecheck`, part of `npm test`). Runs on `npm ci` (postinstall) and `npm run build`.
-// Migrations, templates and CSS are read from src/ at run time (see src/lib/package-root.ts).
+// Templates and CSS are read from src/ at run time (see src/lib/package-root.ts); migrations are read
+// from src/migrations too and compiled one file at a time by esbuild when they run (a runtime
+// dependency; src/migrate/load-migration.ts), so their checksums stay over the .ts source.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +16,7 @@ if (!existsSync(join(root, 'node_modules', 'esbuild')) || !existsSync(join(root,
 const { build } = await import('esbuild');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 // Bundle the pure-JS libraries whose many small files dominate start-up; leave native addons,
-// the tsx loader and libraries that locate files or workers at run time (fastify, pino) external.
+// esbuild (a binary) and libraries that locate files or workers at run time (fastify, pino) external.
 const BUNDLED = new Set(['kysely', 'commander']);
 const external = Object.keys(pkg.dependencies ?? {}).filter((d) => !BUNDLED.has(d)).flatMap((d) => [d, `${d}/*`]);
 rmSync(join(root, 'dist'), { recursive: true, force: true });

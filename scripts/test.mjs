@@ -29,6 +29,7 @@ if (pgReason) {
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env }).status ?? 1;
 const build = run('node', ['scripts/build.mjs']);
 if (build !== 0) process.exit(build);
+env.CREW_DIST_BUILT = '1'; // vitest's global set-up need not build dist/ again
 const tsc = run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
 if (tsc !== 0) process.exit(tsc);
 const status = run('npx', ['vitest', 'run', ...process.argv.slice(2)]);

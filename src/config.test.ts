@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseDatabaseUrl, parseRateLimit } from './config.ts';
+import { ConfigError, loadConfig, parseDatabaseUrl, parseRateLimit, wantsColour } from './config.ts';
 
 describe('loadConfig', () => {
   const cwd = mkdtempSync(join(tmpdir(), 'crew-config-'));
@@ -49,5 +49,17 @@ describe('loadConfig', () => {
     writeFileSync(join(cwd, '.env'), '# comment\nPORT=4000\nCREW_ISSUER="Crew Two"\nHOST=0.0.0.0\n');
     const c = loadConfig({ HOST: '127.0.0.2' }, cwd);
     expect(c).toMatchObject({ port: 4000, issuer: 'Crew Two', host: '127.0.0.2' });
+  });
+
+  it("reads .env with Node's own parser (export, quotes, comments)", () => {
+    writeFileSync(join(cwd, '.env'), "export PORT=4001\nCREW_ISSUER='Crew Three' # the name apps show\n");
+    expect(loadConfig({}, cwd)).toMatchObject({ port: 4001, issuer: 'Crew Three' });
+  });
+
+  it('wants colour only on a TTY without NO_COLOR or TERM=dumb', () => {
+    expect(wantsColour(true, {})).toBe(true);
+    expect(wantsColour(false, {})).toBe(false);
+    expect(wantsColour(true, { NO_COLOR: '' })).toBe(false);
+    expect(wantsColour(true, { TERM: 'dumb' })).toBe(false);
   });
 });

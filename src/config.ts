@@ -1,5 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import { parseEncryptionKeys } from './lib/secret-box.ts';
 
 /** Which database engine a DATABASE_URL selects. */
@@ -106,18 +107,18 @@ function integer(variable: string, value: string, min: number, max: number): num
   return n;
 }
 
-/** Reads KEY=VALUE lines of a .env file; existing environment variables win. */
+/** Reads a .env file with Node's own parser (`util.parseEnv`: quotes, comments, `export`); {} when there is none. */
 export function readDotEnv(path: string): Record<string, string> {
   if (!existsSync(path)) return {};
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(path, 'utf8').split(/\r?\n/)) {
-    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (!m || line.trim().startsWith('#')) continue;
-    let v = m[2]!;
-    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
-    out[m[1]!] = v;
-  }
-  return out;
+  return parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+}
+
+/**
+ * Whether terminal output may use colour: only on a TTY, and not when NO_COLOR is set (no-color.org) or TERM=dumb.
+ * @example new Output({ json: false, colour: wantsColour(Boolean(process.stdout.isTTY)) })
+ */
+export function wantsColour(stdoutIsTty: boolean, env: Record<string, string | undefined> = process.env): boolean {
+  return stdoutIsTty && env.NO_COLOR === undefined && env.TERM !== 'dumb';
 }
 
 /**

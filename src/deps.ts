@@ -27,9 +27,9 @@ export interface AppDeps {
  * Returns the encryption keys: CREW_ENCRYPTION_KEY when set, else the 0600 key file `<dbpath>.key` beside a SQLite database.
  * @example encryptionKeysFor(config, open) // [Buffer(32)]
  */
-export function encryptionKeysFor(config: Config, open: Pick<OpenDatabase, 'sqlitePath'>): Buffer[] {
+export function encryptionKeysFor(config: Config, open: Pick<OpenDatabase, 'adapter'>): Buffer[] {
   if (config.encryptionKeys) return parseEncryptionKeys(config.encryptionKeys);
-  if (open.sqlitePath) return [loadOrCreateKeyFile(`${open.sqlitePath}.key`)];
+  if (open.adapter.databaseFile) return [loadOrCreateKeyFile(`${open.adapter.databaseFile}.key`)];
   throw new Error('CREW_ENCRYPTION_KEY is required with PostgreSQL (every instance must share it)');
 }
 

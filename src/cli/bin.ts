@@ -1,11 +1,10 @@
 #!/usr/bin/env node
-import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { ConfigError, loadConfig, wantsColour, type Config } from '../config.ts';
 import type { CliCommand, CliContext } from './cli-command.ts';
 import { UsageError } from './cli-command.ts';
 import { Output } from './output.ts';
-import { COMMANDS } from './commands/index.ts';
+import { loadCommands } from './commands/index.ts';
 
 /** Builds the context a command runs in. */
 function contextFor(out: Output): CliContext {
@@ -15,10 +14,11 @@ function contextFor(out: Output): CliContext {
     out,
     config: getConfig,
     interactive: Boolean(process.stdin.isTTY),
-    async withDatabase(fn) {
+    async withDatabase(fn, options = {}) {
       const cfg = getConfig();
       const { openDatabase } = await import('../db/open-database.ts');
-      const open = await openDatabase(cfg.database, { poolSize: 2 });
+      const readOnly = options.readOnly ?? false;
+      const open = await openDatabase(cfg.database, { poolSize: 2, mustExist: readOnly, readOnly });
       try {
         return await fn(open, cfg);
       } finally {
@@ -26,6 +26,7 @@ function contextFor(out: Output): CliContext {
       }
     },
     async confirm(question) {
+      const { createInterface } = await import('node:readline/promises'); // only commands that ask load it
       const rl = createInterface({ input: process.stdin, output: process.stdout });
       try {
         return /^y(es)?$/i.test((await rl.question(question)).trim());
@@ -75,12 +76,12 @@ function register(program: Command, spec: CliCommand, run: (spec: CliCommand, ar
 /** Runs the CLI and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
-  const out = new Output({ json });
+  const out = new Output({ json, colour: wantsColour(Boolean(process.stdout.isTTY)) });
   const program = new Command('crew').description('Production Crew: migrations and two-factor authentication').exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.showHelpAfterError('(run `crew --help` for the commands)');
   let exitCode = 0;
-  for (const spec of COMMANDS) {
+  for (const spec of await loadCommands(argv)) {
     register(program, spec, async (s, args, opts) => {
       try {
         exitCode = await s.run(contextFor(out), args, opts);
@@ -96,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
       if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2; // help shown because no command was given
       if (error.code === 'commander.unknownCommand') {
-        process.stderr.write(`Commands: ${COMMANDS.map((c) => c.name).join(', ')}\n`);
+        process.stderr.write(`Commands: ${(await loadCommands([])).map((c) => c.name).join(', ')}\n`);
       }
       return 2;
     }

@@ -7,8 +7,11 @@ export interface CliContext {
   out: Output;
   /** Loads the configuration (throws ConfigError naming the variable). */
   config(): Config;
-  /** Opens the configured database, runs `fn`, and always closes it. */
-  withDatabase<T>(fn: (open: OpenDatabase, config: Config) => Promise<T>): Promise<T>;
+  /**
+   * Opens the configured database, runs `fn`, and always closes it. `readOnly` commands never create a
+   * database (a missing one is an error naming where it looked) and cannot write.
+   */
+  withDatabase<T>(fn: (open: OpenDatabase, config: Config) => Promise<T>, options?: { readOnly?: boolean }): Promise<T>;
   /** Whether stdin is a terminal (for confirmations). */
   interactive: boolean;
   /** Asks a yes/no question on the terminal. */

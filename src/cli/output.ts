@@ -1,12 +1,10 @@
-/** Where a command writes: people get lines (colour only on a TTY without NO_COLOR), machines get JSON. */
+/** Where a command writes: people get lines (colour when `colour`, see config.ts `wantsColour`), machines get JSON. */
 export class Output {
   readonly json: boolean;
   readonly #colour: boolean;
-  constructor(options: { json: boolean; stdout?: NodeJS.WriteStream; env?: Record<string, string | undefined> }) {
-    const stdout = options.stdout ?? process.stdout;
-    const env = options.env ?? process.env;
+  constructor(options: { json: boolean; colour: boolean }) {
     this.json = options.json;
-    this.#colour = Boolean(stdout.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+    this.#colour = options.colour;
   }
 
   /** A line for people (suppressed in --json mode); ✓ lines green and ✗ lines red on a colour TTY. */

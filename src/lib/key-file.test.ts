@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadOrCreateKeyFile } from './key-file.ts';
+import { SPAWN_TEST_TIMEOUT_MS } from '../../test/helpers/run-crew.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -56,7 +57,7 @@ describe('loadOrCreateKeyFile', () => {
     );
     expect(new Set(outputs).size).toBe(1);
     expect(outputs[0]).toBe(loadOrCreateKeyFile(path).toString('hex'));
-  }, 30_000);
+  }, SPAWN_TEST_TIMEOUT_MS); // six Node processes compiling TypeScript: slow on a busy machine
 
   it('explains a directory that does not exist', () => {
     expect(() => loadOrCreateKeyFile(join(dir, 'missing', 'k'))).toThrow(/Could not create/);

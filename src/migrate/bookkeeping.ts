@@ -1,6 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../db/open-database.ts';
-import { columnsOf } from './introspect.ts';
+import type { ColumnReader } from './expectations.ts';
 
 /** The table where the runner records applied migrations. */
 export const BOOKKEEPING_TABLE = 'crew_migrations';
@@ -39,9 +38,10 @@ export async function ensureBookkeeping(db: Kysely<any>): Promise<void> {
 /**
  * Reads the applied migrations, checking that the table and every row look as the runner left them.
  * Returns [] when the table does not exist yet.
+ * @example await readApplied(open.db, (t) => open.adapter.columnsOf(open.db, t))
  */
-export async function readApplied(db: Kysely<any>, dialect: Dialect): Promise<AppliedMigration[]> {
-  const columns = await columnsOf(db, dialect, BOOKKEEPING_TABLE);
+export async function readApplied(db: Kysely<any>, columnsOf: ColumnReader): Promise<AppliedMigration[]> {
+  const columns = await columnsOf(BOOKKEEPING_TABLE);
   if (columns === null) return [];
   const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
   if (missing.length > 0) {

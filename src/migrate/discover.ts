@@ -7,7 +7,7 @@ import type { MigrationFile } from './migration.ts';
 /** A migration file name: four or more digits, an underscore, then the name users type. */
 export const MIGRATION_FILE_PATTERN = /^(\d{4,})_([a-z0-9][a-z0-9_-]*)\.(ts|js|mjs)$/;
 
-/** The project's migration folder: src/migrations (TypeScript source, loaded with tsx when compiled). */
+/** The project's migration folder: src/migrations (TypeScript source, compiled file by file by esbuild when run). */
 export function defaultMigrationsDir(): string {
   return join(packageRoot(), 'src', 'migrations');
 }

@@ -1,6 +1,4 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../db/open-database.ts';
-import { columnsOf } from './introspect.ts';
 import type { AddableColumn, Expectations } from './migration.ts';
 
 /** What the live schema lacks compared with a migration's expectations. */
@@ -10,11 +8,14 @@ export interface SchemaDrift {
   missingColumns: Record<string, string[]>;
 }
 
+/** Reads a table's column names from the live schema (null when the table is missing); the engine adapter provides it. */
+export type ColumnReader = (table: string) => Promise<string[] | null>;
+
 /** Compares the live schema with expectations; an empty drift means everything is there. */
-export async function findDrift(db: Kysely<any>, dialect: Dialect, expects: Expectations): Promise<SchemaDrift> {
+export async function findDrift(columnsOf: ColumnReader, expects: Expectations): Promise<SchemaDrift> {
   const drift: SchemaDrift = { missingTables: [], missingColumns: {} };
   for (const [table, columns] of Object.entries(expects)) {
-    const live = await columnsOf(db, dialect, table);
+    const live = await columnsOf(table);
     if (live === null) {
       drift.missingTables.push(table);
       continue;
@@ -38,16 +39,11 @@ export function describeDrift(drift: SchemaDrift): string[] {
   ];
 }
 
-function columnType(spec: AddableColumn, dialect: Dialect): string {
-  if (spec.type === 'timestamp') return dialect === 'postgres' ? 'timestamptz' : 'timestamp';
-  return spec.type;
-}
-
-/** Adds one column that the migration declared safe to add (nullable, or NOT NULL with a constant default). */
-export async function addColumn(db: Kysely<any>, dialect: Dialect, table: string, column: string, spec: AddableColumn): Promise<void> {
+/** Adds one column that the migration declared safe to add (nullable, or NOT NULL with a constant default), as the engine's `sqlType`. */
+export async function addColumn(db: Kysely<any>, table: string, column: string, spec: AddableColumn, sqlType: string): Promise<void> {
   await db.schema
     .alterTable(table)
-    .addColumn(column, sql.raw(columnType(spec, dialect)) as never, (c) => {
+    .addColumn(column, sql.raw(sqlType) as never, (c) => {
       let b = c;
       if (spec.default !== undefined) b = b.defaultTo(spec.default);
       if (spec.notNull) b = b.notNull();

@@ -44,6 +44,8 @@ export interface MigrationStatus {
 /** The outcome of `crew migrate NAME --rollback`. */
 export interface RollbackReport {
   ok: boolean;
+  /** The person declined the confirmation; nothing was changed. */
+  cancelled?: boolean;
   id: string;
   name: string;
   backupPath: string | null;

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../db/open-database.ts';
+import type { Dialect, PortableColumnType } from '../db/engine-adapter.ts';
 
 /** A column a migration can add to an adopted table without risk (nullable, or NOT NULL with a constant default). */
 export interface AddableColumn {
-  type: 'text' | 'integer' | 'bigint' | 'boolean' | 'timestamp';
+  type: PortableColumnType;
   notNull?: boolean;
   default?: string | number | boolean;
 }
@@ -16,6 +16,7 @@ export type Expectations = Record<string, Record<string, 'required' | AddableCol
 
 /** What the runner hands every migration besides the transaction. */
 export interface MigrationContext {
+  /** The engine, for the few places where SQL differs (like Alembic's `op.get_bind().dialect`). */
   dialect: Dialect;
   /** Column names of a table in the live schema, or null if it does not exist. */
   columnsOf(table: string): Promise<string[] | null>;
@@ -25,13 +26,17 @@ export interface MigrationContext {
   encryptSecret?: (plain: string) => string;
 }
 
-/** The exports of a migration file `NNNN_name.ts`. */
-export interface MigrationModule {
-  up(db: Kysely<any>, ctx: MigrationContext): Promise<void>;
-  down(db: Kysely<any>, ctx: MigrationContext): Promise<void>;
+/** What a migration declares about the schema: the tables it creates and what must exist afterwards. */
+export interface MigrationDeclaration {
   expects: Expectations;
   /** Tables this migration creates; if they all exist already, the runner adopts them instead of running `up`. */
   creates?: string[];
+}
+
+/** The exports of a migration file `NNNN_name.ts`. */
+export interface MigrationModule extends MigrationDeclaration {
+  up(db: Kysely<any>, ctx: MigrationContext): Promise<void>;
+  down(db: Kysely<any>, ctx: MigrationContext): Promise<void>;
   /** SQLite: the migration rebuilds tables (the 12-step procedure), so foreign keys are switched off around its transaction. */
   rebuildsTables?: boolean;
 }

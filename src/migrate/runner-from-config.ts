@@ -9,16 +9,16 @@ import { MigrationRunner } from './migration-runner.ts';
  * the secret-encryption key all come from the configuration.
  */
 export function runnerFromConfig(
-  open: OpenDatabase,
+  open: Pick<OpenDatabase, 'db' | 'adapter'>,
   config: Config,
   options: { onLine?: (line: string) => void; backup?: boolean; allowChanged?: boolean } = {},
 ): MigrationRunner {
   let box: SecretBox | undefined;
   return new MigrationRunner(open, {
-    migrationsDir: config.migrationsDir ?? undefined,
+    ...(config.migrationsDir ? { migrationsDir: config.migrationsDir } : {}),
     backup: options.backup === false ? false : { keep: config.backupsToKeep },
     allowChanged: options.allowChanged ?? false,
-    onLine: options.onLine,
+    ...(options.onLine ? { onLine: options.onLine } : {}),
     // The key is loaded only when a migration asks for it, so `--list` never creates a key file.
     encryptSecret: (plain) => (box ??= new SecretBox(encryptionKeysFor(config, open))).encrypt(plain),
   });

@@ -1,18 +1,23 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../db/open-database.ts';
-import { addColumn, describeDrift, findDrift, isEmptyDrift } from './expectations.ts';
-import { columnsOf } from './introspect.ts';
+import type { PortableColumnType } from '../db/engine-adapter.ts';
+import { addColumn, describeDrift, findDrift, isEmptyDrift, type ColumnReader } from './expectations.ts';
 import type { AddableColumn, MigrationContext, MigrationModule } from './migration.ts';
+
+/** How up-or-adopt reads the live schema and names column types: the engine adapter's, bound to the transaction. */
+export interface SchemaAccess {
+  columnsOf: ColumnReader;
+  columnType(type: PortableColumnType): string;
+}
 
 /**
  * Runs a migration's `up`, or — when every table it `creates` already exists (a database made by the
  * earlier Flask app or by hand) — adopts them: verifies the expected columns, adds the ones that are
  * safe to add, and fails listing those that are not. Returns true when adopted.
  */
-export async function upOrAdopt(trx: Kysely<any>, dialect: Dialect, mod: MigrationModule, ctx: MigrationContext): Promise<boolean> {
+export async function upOrAdopt(trx: Kysely<any>, schema: SchemaAccess, mod: MigrationModule, ctx: MigrationContext): Promise<boolean> {
   const creates = mod.creates ?? [];
   const existing: string[] = [];
-  for (const t of creates) if ((await columnsOf(trx, dialect, t)) !== null) existing.push(t);
+  for (const t of creates) if ((await schema.columnsOf(t)) !== null) existing.push(t);
   if (existing.length > 0 && existing.length < creates.length) {
     throw new Error(`found ${existing.join(', ')} but not ${creates.filter((t) => !existing.includes(t)).join(', ')}; a half-made schema needs a person to decide`);
   }
@@ -22,7 +27,7 @@ export async function upOrAdopt(trx: Kysely<any>, dialect: Dialect, mod: Migrati
   } else {
     await mod.up(trx, ctx);
   }
-  const drift = await findDrift(trx, dialect, mod.expects);
+  const drift = await findDrift(schema.columnsOf, mod.expects);
   if (adopting && !isEmptyDrift(drift)) {
     const unsafe: string[] = [];
     for (const [table, cols] of Object.entries(drift.missingColumns)) {
@@ -36,7 +41,8 @@ export async function upOrAdopt(trx: Kysely<any>, dialect: Dialect, mod: Migrati
     }
     for (const [table, cols] of Object.entries(drift.missingColumns)) {
       for (const col of cols) {
-        await addColumn(trx, dialect, table, col, mod.expects[table]![col] as AddableColumn);
+        const spec = mod.expects[table]![col] as AddableColumn;
+        await addColumn(trx, table, col, spec, schema.columnType(spec.type));
         ctx.report(`✓ added missing column ${table}.${col}`);
       }
     }

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/open-database.ts';
-import { runCrew } from '../helpers/run-crew.ts';
+import { runCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 
-describe.each(TEST_DIALECTS)('operator commands on %s', (kind) => {
+describe.each(TEST_DIALECTS)('operator commands on %s', { timeout: SPAWN_TEST_TIMEOUT_MS }, (kind) => {
   let test: TestDatabase;
   const env = () => ({ DATABASE_URL: test.url, CREW_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64') });
   beforeEach(async () => {

@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -67,4 +69,58 @@ export async function createMigratedDatabase(kind: 'sqlite' | 'postgres'): Promi
       await test.cleanup();
     },
   };
+}
+
+/** A backup restored into a database of its own, opened read-only. */
+export interface RestoredBackup {
+  tables(): Promise<string[]>;
+  /** The ids recorded in the restored crew_migrations. */
+  appliedIds(): Promise<string[]>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Restores a backup the way an operator would — a SQLite backup is a database file; a pg_dump is replayed by
+ * `psql` into a new database — so tests prove a backup is usable, not just present.
+ */
+export async function restoreBackup(kind: 'sqlite' | 'postgres', backupPath: string): Promise<RestoredBackup> {
+  let target: TestDatabase | null = null;
+  let config: DatabaseConfig = { kind: 'sqlite', path: backupPath };
+  if (kind === 'postgres') {
+    target = await createTestDatabase('postgres');
+    runSqlFile(target, backupPath);
+    config = target.config;
+  }
+  const open = await openDatabase(config, { mustExist: true, readOnly: true });
+  return {
+    tables: () => open.adapter.listTables(open.db),
+    appliedIds: async () => (await open.db.selectFrom('crew_migrations').select('id').orderBy('id').execute()).map((r) => r.id),
+    cleanup: async () => {
+      await open.close();
+      await target?.cleanup();
+    },
+  };
+}
+
+/** Runs a SQL file (a dump) in a test database: `sqlite3`-style text through better-sqlite3, or `psql` for PostgreSQL. */
+export function runSqlFile(test: Pick<TestDatabase, 'kind' | 'url'>, path: string): void {
+  if (test.kind === 'sqlite') {
+    const db = new BetterSqlite3(test.url);
+    try {
+      db.exec(readFileSync(path, 'utf8'));
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const psql = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', test.url, '-f', path], { encoding: 'utf8' });
+  if (psql.status !== 0) throw new Error(`psql could not run ${path}: ${psql.stderr}`);
+}
+
+/**
+ * Fills a fresh test database with one made by crew 0.1.0 (the code on main before the engine adapter and
+ * the esbuild loader): its six migrations applied and a user `ada`, dumped from a real run of that release.
+ */
+export function loadCrew010Database(test: Pick<TestDatabase, 'kind' | 'url'>): void {
+  runSqlFile(test, join(import.meta.dirname, '..', 'migrate', 'fixtures', `main-0.1.0.${test.kind}.sql`));
 }

@@ -38,7 +38,7 @@ describe.each(TEST_DIALECTS)('secrets at rest and in logs on %s', (kind) => {
   it('the database dump contains neither the base32 secret nor any backup code nor the session token', async () => {
     let dump: string;
     if (kind === 'sqlite') {
-      const path = t.database.open.sqlitePath!;
+      const path = t.database.open.adapter.databaseFile!;
       dump = execFileSync('sqlite3', [path, '.dump'], { encoding: 'utf8' });
       expect(dump).toContain('INSERT INTO two_factor_auth');
       // The generated key file sits beside the database, readable by the owner only.

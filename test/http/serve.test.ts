@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { serve } from '../../src/main.ts';
+import { CREW_BIN, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
 import { TEST_DIALECTS, createTestDatabase } from '../helpers/test-database.ts';
 
 describe.each(TEST_DIALECTS)('serve() on %s', (kind) => {
@@ -29,12 +30,13 @@ describe.each(TEST_DIALECTS)('serve() on %s', (kind) => {
   });
 });
 
-describe('graceful shutdown', () => {
+describe('graceful shutdown', { timeout: SPAWN_TEST_TIMEOUT_MS }, () => {
   it('exits 0 on SIGTERM after printing the URL', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'crew-serve-'));
     try {
-      const child = spawn(resolve('node_modules/.bin/tsx'), ['src/main.ts'], {
-        env: { ...process.env, DATABASE_URL: join(dir, 'production_crew.db'), PORT: '0', LOG_LEVEL: 'silent' },
+      const child = spawn(process.execPath, [CREW_BIN, 'serve'], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', HOME: dir, NO_COLOR: '1', DATABASE_URL: join(dir, 'production_crew.db'), PORT: '0', LOG_LEVEL: 'silent' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';

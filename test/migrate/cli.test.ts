@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCrew, scratchMigrationsDir } from '../helpers/run-crew.ts';
-import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
+import { CREW_BIN, runCrew, scratchMigrationsDir, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
+import { createTestDatabase, restoreBackup, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 
 const env = (test: TestDatabase, extra: Record<string, string> = {}) => ({
   DATABASE_URL: test.url,
@@ -12,7 +12,7 @@ const env = (test: TestDatabase, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', (kind) => {
+describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', { timeout: SPAWN_TEST_TIMEOUT_MS }, (kind) => {
   let test: TestDatabase;
   beforeEach(async () => {
     test = await createTestDatabase(kind);
@@ -22,73 +22,84 @@ describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', (kind) => {
   });
 
   it('prints the guide-shaped report and summary, then --list shows everything applied', async () => {
-    const run = await runCrew(['migrate'], { env: env(test) });
+    const run = await runCrew(['migrate'], { env: env(test), cwd: test.dir });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^Found 6 migration\(s\)\nRunning migration: users\n/);
     expect(run.stdout).toContain('Migration Summary\n✓ users\n✓ 2fa\n✓ sessions\n✓ security_events\n✓ 2fa_replay_and_lockout\n✓ encrypt_legacy_secrets\nTotal: 6 successful, 0 failed');
     expect(run.stdout).not.toMatch(/\u001b\[/); // no colour codes without a TTY
-    const list = await runCrew(['migrate', '--list'], { env: env(test) });
+    const list = await runCrew(['migrate', '--list'], { env: env(test), cwd: test.dir });
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/Available migrations:\n {2}✓ users \(0001_users\) +applied \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
-    const json = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(test) })).stdout);
+    const json = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(test), cwd: test.dir })).stdout);
     expect(json.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
-    const verify = await runCrew(['db', 'verify', '--json'], { env: env(test) });
+    const verify = await runCrew(['db', 'verify', '--json'], { env: env(test), cwd: test.dir });
     expect(verify.code).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, applied: 6, problems: [] });
   });
 
   it('exits 2 on an unknown migration name and lists the known ones', async () => {
-    const run = await runCrew(['migrate', 'nosuch'], { env: env(test) });
+    const run = await runCrew(['migrate', 'nosuch'], { env: env(test), cwd: test.dir });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('unknown migration "nosuch". Known migrations: users, 2fa, sessions, security_events, 2fa_replay_and_lockout, encrypt_legacy_secrets');
   });
 
-  it('refuses a rollback without a TTY unless --yes, and exits 1 on a failed migration', async () => {
-    await runCrew(['migrate'], { env: env(test) });
-    const refused = await runCrew(['migrate', 'sessions', '--rollback'], { env: env(test) });
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('pass --yes to confirm');
-    const dependent = await runCrew(['migrate', 'users', '--rollback', '--yes'], { env: env(test) });
+  it('checks dependents before asking, refuses without a TTY unless --yes, and backs up into the working folder first', async () => {
+    await runCrew(['migrate'], { env: env(test), cwd: test.dir });
+    const dependent = await runCrew(['migrate', 'users', '--rollback'], { env: env(test), cwd: test.dir });
     expect(dependent.code).toBe(1);
     expect(dependent.stderr).toContain('2fa, sessions, security_events depend on it');
-    const done = await runCrew(['migrate', 'sessions', '--rollback', '--yes'], { env: env(test) });
-    expect(done.code).toBe(0);
-    expect(done.stdout).toContain('WARNING: rolling back sessions');
-    if (kind === 'sqlite') expect(done.stdout).toMatch(/Backup: .*backups\/production_crew-\d{8}T\d{9}Z\.db/);
-    else expect(done.stdout).toMatch(/Backup: .*backups\/postgres-crew_t_\w+-\d{8}T\d{9}Z\.sql/);
-    const list = await runCrew(['migrate', '--list'], { env: env(test) });
+    expect(dependent.stderr).not.toContain('--yes');
+    const refused = await runCrew(['migrate', 'sessions', '--rollback'], { env: env(test), cwd: test.dir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('pass --yes to confirm');
+    const done = await runCrew(['migrate', 'sessions', '--rollback', '--yes'], { env: env(test), cwd: test.dir });
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain('WARNING: rolling back sessions runs its down() step: table(s) sessions are dropped and every row in them is DELETED.');
+    const backup = /✓ Backup written to (.+)\n/.exec(done.stdout)?.[1];
+    expect(done.stdout.split(backup ?? '\0').length - 1, 'the backup path is printed once').toBe(1);
+    if (kind === 'sqlite') expect(backup).toMatch(new RegExp(`^${test.dir}/backups/production_crew-\\d{8}T\\d{9}Z\\.db$`));
+    else expect(backup).toMatch(new RegExp(`^${test.dir}/backups/postgres-crew_t_\\w+-\\d{8}T\\d{9}Z\\.sql$`));
+    // The backup holds the database as it was before the rollback: restore it and find the sessions table and its bookkeeping row.
+    const restored = await restoreBackup(kind, backup!);
+    try {
+      expect(await restored.tables()).toEqual(expect.arrayContaining(['users', 'two_factor_auth', 'sessions', 'security_events', 'crew_migrations']));
+      expect(await restored.appliedIds()).toContain('0003_sessions');
+    } finally {
+      await restored.cleanup();
+    }
+    const list = await runCrew(['migrate', '--list'], { env: env(test), cwd: test.dir });
     expect(list.stdout).toMatch(/○ sessions \(0003_sessions\) +pending/);
   });
 
   it('a rollback dry run prints the SQL of down() and changes nothing', async () => {
-    await runCrew(['migrate'], { env: env(test) });
-    const run = await runCrew(['migrate', 'sessions', '--rollback', '--dry-run'], { env: env(test) });
+    await runCrew(['migrate'], { env: env(test), cwd: test.dir });
+    const run = await runCrew(['migrate', 'sessions', '--rollback', '--dry-run'], { env: env(test), cwd: test.dir });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/drop table "sessions"/);
     expect(run.stdout).toContain('Dry run: nothing was changed.');
-    const list = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(test) })).stdout);
+    const list = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(test), cwd: test.dir })).stdout);
     expect(list.migrations.every((m: { state: string }) => m.state === 'applied')).toBe(true);
   });
 
   it('refuses flag combinations that would ignore one of them (exit 2)', async () => {
     for (const args of [['migrate', 'nosuch', '--list'], ['migrate', '--list', '--rollback'], ['migrate', 'create', 'x', '--list'], ['migrate', 'users', 'extra']]) {
-      const run = await runCrew(args, { env: env(test) });
+      const run = await runCrew(args, { env: env(test), cwd: test.dir });
       expect(run.code, args.join(' ')).toBe(2);
     }
   });
 
   it('dry run prints SQL and leaves the database empty', async () => {
-    const run = await runCrew(['migrate', '--dry-run'], { env: env(test) });
+    const run = await runCrew(['migrate', '--dry-run'], { env: env(test), cwd: test.dir });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/create table "two_factor_auth"/);
     expect(run.stdout).toContain('Dry run: nothing was changed.');
-    const list = await runCrew(['migrate', '--list', '--json'], { env: env(test) });
+    const list = await runCrew(['migrate', '--list', '--json'], { env: env(test), cwd: test.dir });
     expect(JSON.parse(list.stdout).migrations.every((m: { state: string }) => m.state === 'pending')).toBe(true);
   });
 });
 
-describe('crew: bad configuration and unusable databases', () => {
+describe('crew: bad configuration and unusable databases', { timeout: SPAWN_TEST_TIMEOUT_MS }, () => {
   it('names DATABASE_URL when it is malformed', async () => {
     for (const url of ['mysql://root@localhost/x', 'postgres://', 'postgres://host-without-db']) {
       const run = await runCrew(['migrate', '--list'], { env: { DATABASE_URL: url, CREW_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64') } });
@@ -125,38 +136,39 @@ describe('crew: bad configuration and unusable databases', () => {
     });
 
     it('reports a read-only database file clearly and changes nothing', async () => {
-      await runCrew(['migrate', 'users'], { env: env(test) });
+      await runCrew(['migrate', 'users'], { env: env(test), cwd: test.dir });
       chmodSync(test.dir, 0o755);
       chmodSync(test.url, 0o644);
       // Run as an unprivileged user: root ignores file permissions.
-      const run = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--import', 'tsx', 'src/cli/bin.ts', 'migrate', '--no-backup'], {
+      const run = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CREW_BIN, 'migrate', '--no-backup'], {
+        cwd: test.dir,
         encoding: 'utf8',
         env: { PATH: process.env.PATH, HOME: '/tmp', NO_COLOR: '1', DATABASE_URL: test.url },
       });
       expect(run.status).toBe(1);
       expect(run.stderr).toMatch(/read-only|not writable/);
-      const list = await runCrew(['migrate', '--list', '--json'], { env: env(test) });
+      const list = await runCrew(['migrate', '--list', '--json'], { env: env(test), cwd: test.dir });
       expect(JSON.parse(list.stdout).migrations.filter((m: { state: string }) => m.state === 'applied')).toHaveLength(1);
     });
 
     it('reports a database locked by another process', async () => {
-      await runCrew(['migrate', 'users'], { env: env(test) });
+      await runCrew(['migrate', 'users'], { env: env(test), cwd: test.dir });
       const holder = new BetterSqlite3(test.url);
       holder.pragma('locking_mode = EXCLUSIVE');
       holder.exec('BEGIN EXCLUSIVE');
       try {
-        const run = await runCrew(['migrate'], { env: env(test) });
+        const run = await runCrew(['migrate'], { env: env(test), cwd: test.dir });
         expect(run.code).toBe(1);
         expect(run.stderr).toContain('locked by another process');
       } finally {
         holder.exec('ROLLBACK');
         holder.close();
       }
-      expect((await runCrew(['migrate'], { env: env(test) })).code).toBe(0);
+      expect((await runCrew(['migrate'], { env: env(test), cwd: test.dir })).code).toBe(0);
     });
 
     it('does not migrate when the disk fills up during the backup', async () => {
-      await runCrew(['migrate', 'users'], { env: env(test) });
+      await runCrew(['migrate', 'users'], { env: env(test), cwd: test.dir });
       const db = new BetterSqlite3(test.url);
       db.prepare('CREATE TABLE ballast (b BLOB)').run();
       db.prepare('INSERT INTO ballast VALUES (randomblob(400000))').run();
@@ -165,11 +177,11 @@ describe('crew: bad configuration and unusable databases', () => {
       mkdirSync(backups);
       const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', backups], { encoding: 'utf8' });
       expect(mount.status, `this test needs root to mount a tiny tmpfs: ${mount.stderr}`).toBe(0);
-      const run = await runCrew(['migrate'], { env: env(test) });
+      const run = await runCrew(['migrate'], { env: env(test), cwd: test.dir });
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/backup to .* failed \(the disk is full\); nothing was migrated/);
       expect(readdirSync(backups)).toEqual([]);
-      const list = await runCrew(['migrate', '--list', '--json'], { env: env(test) });
+      const list = await runCrew(['migrate', '--list', '--json'], { env: env(test), cwd: test.dir });
       expect(JSON.parse(list.stdout).migrations.filter((m: { state: string }) => m.state === 'applied')).toHaveLength(1);
     });
 

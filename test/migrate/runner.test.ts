@@ -5,7 +5,6 @@ import { SecretBox } from '../../src/lib/secret-box.ts';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type OpenDatabase } from '../../src/db/open-database.ts';
-import { columnsOf } from '../../src/migrate/introspect.ts';
 import { MigrationRunner } from '../../src/migrate/migration-runner.ts';
 import { scratchMigrationsDir } from '../helpers/run-crew.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
@@ -29,7 +28,7 @@ describe.each(TEST_DIALECTS)('migration runner on %s', (kind) => {
   let dir: string;
   const lines: string[] = [];
   const runner = (extra: ConstructorParameters<typeof MigrationRunner>[1] = {}) =>
-    new MigrationRunner(open, { migrationsDir: dir, backup: { keep: 3 }, onLine: (l) => lines.push(l), ...extra });
+    new MigrationRunner(open, { migrationsDir: dir, backup: { keep: 3, dir: join(test.dir, 'backups') }, onLine: (l) => lines.push(l), ...extra });
 
   beforeEach(async () => {
     test = await createTestDatabase(kind);
@@ -47,7 +46,7 @@ describe.each(TEST_DIALECTS)('migration runner on %s', (kind) => {
     const first = await runner().migrate();
     expect(first.ok).toBe(true);
     expect(first.results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
-    expect(await columnsOf(open.db, kind, 'two_factor_auth')).toEqual(expect.arrayContaining(GUIDE_COLUMNS));
+    expect(await open.adapter.columnsOf(open.db, 'two_factor_auth')).toEqual(expect.arrayContaining(GUIDE_COLUMNS));
     const second = await runner().migrate();
     expect(second.ok).toBe(true);
     expect(second.results).toEqual([]);
@@ -117,7 +116,7 @@ export async function down() {}
       ['2fa_replay_and_lockout', 'not-run'],
       ['encrypt_legacy_secrets', 'not-run'],
     ]);
-    expect(await columnsOf(open.db, kind, 'half_done')).toBeNull();
+    expect(await open.adapter.columnsOf(open.db, 'half_done')).toBeNull();
     const users = await sql<{ n: number }>`SELECT count(*) AS n FROM users`.execute(open.db);
     expect(Number(users.rows[0]!.n)).toBe(0);
     expect((await runner().status()).map((s) => s.state)).toEqual(['applied', 'applied', 'pending', 'pending', 'pending', 'pending']);
@@ -139,9 +138,9 @@ export async function down() {}
     const report = await runner().migrate({ dryRun: true });
     expect(report.ok).toBe(true);
     expect(report.results.find((r) => r.name === '2fa')?.sql?.join('\n')).toMatch(/create table "two_factor_auth"/);
-    expect(await columnsOf(open.db, kind, 'users')).toBeNull();
-    expect(await columnsOf(open.db, kind, 'crew_migrations')).toBeNull();
-    expect(await columnsOf(open.db, kind, 'crew_migration_lock')).toBeNull();
+    expect(await open.adapter.columnsOf(open.db, 'users')).toBeNull();
+    expect(await open.adapter.columnsOf(open.db, 'crew_migrations')).toBeNull();
+    expect(await open.adapter.columnsOf(open.db, 'crew_migration_lock')).toBeNull();
   });
 
   it('applies one migration by name only when the earlier ones are applied', async () => {
@@ -157,11 +156,11 @@ export async function down() {}
     await expect(runner().rollback('2fa')).rejects.toThrow(/2fa_replay_and_lockout, encrypt_legacy_secrets depend on it/);
     const report = await runner().rollback('2fa_replay_and_lockout');
     expect(report.ok).toBe(true);
-    expect(await columnsOf(open.db, kind, 'two_factor_auth')).toEqual(GUIDE_COLUMNS);
-    if (kind === 'sqlite') {
-      expect(report.backupPath).toMatch(/backups\/production_crew-\d{8}T\d{9}Z\.db$/);
-      expect(existsSync(report.backupPath!)).toBe(true);
-    }
+    expect(await open.adapter.columnsOf(open.db, 'two_factor_auth')).toEqual(GUIDE_COLUMNS);
+    // Both engines back up before a rollback (PostgreSQL with pg_dump), into the folder they were given.
+    expect(report.backupPath).toMatch(kind === 'sqlite' ? /backups\/production_crew-\d{8}T\d{9}Z\.db$/ : /backups\/postgres-crew_t_\w+-\d{8}T\d{9}Z\.sql$/);
+    expect(report.backupPath!.startsWith(join(test.dir, 'backups'))).toBe(true);
+    expect(existsSync(report.backupPath!)).toBe(true);
     expect((await runner().status()).find((s) => s.name === '2fa_replay_and_lockout')?.state).toBe('pending');
     expect((await runner().migrate()).ok).toBe(true);
   });
@@ -178,7 +177,7 @@ export async function down() {}
     await runner().migrate({ target: 'users' });
     await sql`UPDATE crew_migrations SET checksum = 'garbage'`.execute(open.db);
     await expect(runner().migrate()).rejects.toThrow(/crew_migrations is damaged: 0001_users: checksum is not a SHA-256/);
-    expect(await columnsOf(open.db, kind, 'two_factor_auth')).toBeNull();
+    expect(await open.adapter.columnsOf(open.db, 'two_factor_auth')).toBeNull();
   });
 });
 
@@ -222,7 +221,7 @@ export async function down() {}
     expect(report.ok).toBe(true);
     const rows = await sql<{ n: number }>`SELECT count(*) AS n FROM two_factor_auth`.execute(open.db);
     expect(Number(rows.rows[0]!.n)).toBe(1);
-    expect(open.sqlite!.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect((await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(open.db)).rows[0]?.foreign_keys).toBe(1);
     expect(readdirSync(backups)).toHaveLength(1);
   });
 

@@ -1,6 +1,4 @@
-import { basename, extname, join, resolve } from 'node:path';
-import { backupPostgres } from '../../migrate/postgres-backup.ts';
-import { backupDirFor, backupSqlite } from '../../migrate/sqlite-backup.ts';
+import { resolve } from 'node:path';
 import type { CliCommand } from '../cli-command.ts';
 import { runnerFor } from './runner-for.ts';
 
@@ -10,22 +8,19 @@ export const dbVerifyCommand: CliCommand = {
   description: 'check the live schema against what the applied migrations expect (exit 1 on drift)',
   options: [['--json', 'machine-readable output']],
   async run(ctx, _args, opts) {
-    return ctx.withDatabase(async (open, config) => {
-      const report = await runnerFor(ctx, open, config, opts).verify();
-      if (report.ok) ctx.out.line(`✓ Schema matches all ${report.applied} applied migration(s)`);
-      for (const p of report.problems) ctx.out.line(`✗ ${p.migration}: ${p.problem}`);
-      if (report.pending.length > 0) ctx.out.line(`○ pending: ${report.pending.join(', ')}`);
-      ctx.out.result(report);
-      return report.ok ? 0 : 1;
-    });
+    return ctx.withDatabase(
+      async (open, config) => {
+        const report = await runnerFor(ctx, open, config, opts).verify();
+        if (report.ok) ctx.out.line(`✓ Schema matches all ${report.applied} applied migration(s)`);
+        for (const p of report.problems) ctx.out.line(`✗ ${p.migration}: ${p.problem}`);
+        if (report.pending.length > 0) ctx.out.line(`○ pending: ${report.pending.join(', ')}`);
+        ctx.out.result(report);
+        return report.ok ? 0 : 1;
+      },
+      { readOnly: true },
+    );
   },
 };
-
-/** Manual backups are named `<db>-manual-<time>.db`, so the automatic rotation never prunes them. */
-function manualBackupPath(databasePath: string): string {
-  const stem = basename(databasePath, extname(databasePath));
-  return join(backupDirFor(databasePath), `${stem}-manual-${new Date().toISOString().replace(/[-:.]/g, '')}.db`);
-}
 
 /** `crew db backup [--out FILE]`: SQLite online backup (or pg_dump for PostgreSQL). */
 export const dbBackupCommand: CliCommand = {
@@ -36,15 +31,16 @@ export const dbBackupCommand: CliCommand = {
     ['--json', 'machine-readable output'],
   ],
   async run(ctx, _args, opts) {
-    return ctx.withDatabase(async (open, config) => {
-      const out = typeof opts.out === 'string' ? resolve(opts.out) : undefined;
-      const path =
-        open.dialect === 'sqlite'
-          ? await backupSqlite(open.sqlite!, open.sqlitePath!, { keep: config.backupsToKeep, out: out ?? manualBackupPath(open.sqlitePath!) })
-          : await backupPostgres(open.postgresUrl!, { out });
-      ctx.out.line(`✓ Backup written to ${path}`);
-      ctx.out.result({ backupPath: path });
-      return 0;
-    });
+    return ctx.withDatabase(
+      async (open, config) => {
+        // A manual backup is named `…-manual-…`, so the automatic rotation never prunes it.
+        const where = typeof opts.out === 'string' ? { out: resolve(opts.out) } : { manual: true };
+        const path = await open.adapter.backup({ keep: config.backupsToKeep, ...where });
+        ctx.out.line(`✓ Backup written to ${path}`);
+        ctx.out.result({ backupPath: path });
+        return 0;
+      },
+      { readOnly: true },
+    );
   },
 };

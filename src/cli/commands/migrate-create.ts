@@ -17,7 +17,8 @@ export const creates: string[] = [];
 export const expects: Expectations = {};
 
 export async function up(db: Kysely<any>, ctx: MigrationContext): Promise<void> {
-  // e.g. await db.schema.createTable('things').addColumn('id', ctx.dialect === 'postgres' ? 'serial' : 'integer', (c) => c.primaryKey()).execute();
+  // e.g. await db.schema.createTable('things').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('label', 'text').execute();
+  // Branch on ctx.dialect ('sqlite' | 'postgres') only where the engines differ (0001_users.ts does, for serial ids).
 }
 
 export async function down(db: Kysely<any>, ctx: MigrationContext): Promise<void> {

@@ -1,32 +1,44 @@
+import { MigrationError } from '../../migrate/migration-report.ts';
+import type { RollbackPlan } from '../../migrate/plan.ts';
 import type { CliContext } from '../cli-command.ts';
 import { UsageError } from '../cli-command.ts';
 import { runnerFor } from './runner-for.ts';
 
-/** `crew migrate NAME --rollback`: warns, asks (or needs --yes without a TTY), backs up, then undoes NAME. */
+/** What a rollback's down() removes, in words, from what the migration declared. */
+function describeUndo(plan: RollbackPlan): string {
+  const { tables, columns } = plan.undoes;
+  const parts = [
+    ...(tables.length > 0 ? [`table(s) ${tables.join(', ')} are dropped and every row in them is DELETED`] : []),
+    ...(columns.length > 0 ? [`column(s) ${columns.join(', ')} are dropped with their data`] : []),
+  ];
+  return parts.length > 0 ? `${parts.join('; ')}.` : 'it created no table or column, so only the changes its down() undoes are affected (see the migration file).';
+}
+
+/**
+ * `crew migrate NAME --rollback`: the runner first checks that NAME is applied and that nothing depends on it;
+ * then this warns with what will be dropped, asks (or needs --yes without a TTY), backs up, and undoes NAME.
+ */
 export async function rollbackMigration(ctx: CliContext, name: string | undefined, opts: Record<string, unknown>): Promise<number> {
   if (!name) throw new UsageError('--rollback needs a migration name, e.g. `crew migrate 2fa --rollback`');
   return ctx.withDatabase(async (open, config) => {
     const runner = runnerFor(ctx, open, config, opts);
-    const file = runner.find(runner.files(), name);
     if (opts.dryRun) {
-      const preview = await runner.rollback(file.name, { dryRun: true });
-      ctx.out.result(preview);
+      ctx.out.result(await runner.rollback(name, { dryRun: true }));
       return 0;
     }
-    if (!opts.yes && !ctx.interactive) {
-      ctx.out.error(`refusing to roll back ${file.name} without confirmation: stdin is not a terminal; pass --yes to confirm`, 'confirmation_required');
-      return 1;
-    }
-    // The runner checks that the migration is applied and has no dependents before calling confirm().
-    const report = await runner.rollback(file.name, {
-      confirm: async () => {
-        ctx.out.line(`WARNING: rolling back ${file.name} runs its down() step: the tables and columns it created are dropped and their data is DELETED.`);
-        if (opts.backup !== false) ctx.out.line(`A backup of the database is written first${open.dialect === 'postgres' ? ' (pg_dump)' : ''}.`);
-        return Boolean(opts.yes) || ctx.confirm(`Roll back ${file.name}? Type "yes" to continue: `);
+    const report = await runner.rollback(name, {
+      confirm: async (plan) => {
+        ctx.out.line(`WARNING: rolling back ${plan.file.name} runs its down() step: ${describeUndo(plan)}`);
+        if (plan.backupFirst) ctx.out.line('A backup of the database is written first.');
+        if (opts.yes) return true;
+        if (!ctx.interactive) {
+          throw new MigrationError('confirmation_required', `refusing to roll back ${plan.file.name} without confirmation: stdin is not a terminal; pass --yes to confirm`, 1);
+        }
+        return ctx.confirm(`Roll back ${plan.file.name}? Type "yes" to continue: `);
       },
     });
-    if (report.backupPath) ctx.out.line(`Backup: ${report.backupPath}`);
     ctx.out.result(report);
-    return report.ok ? 0 : 1;
+    // Declining is a choice, not a failure.
+    return report.ok || report.cancelled ? 0 : 1;
   });
 }

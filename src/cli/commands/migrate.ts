@@ -22,9 +22,9 @@ export const migrateCommand: CliCommand = {
     checkCombination(name, newName, opts);
     if (name === 'create') return createMigration(ctx, newName);
     if (opts.rollback) return rollbackMigration(ctx, name, opts);
+    if (opts.list) return ctx.withDatabase(async (open, config) => list(ctx, runnerFor(ctx, open, config, opts)), { readOnly: true });
     return ctx.withDatabase(async (open, config) => {
       const runner = runnerFor(ctx, open, config, opts);
-      if (opts.list) return list(ctx, runner);
       const report = await runner.migrate({ target: name, dryRun: Boolean(opts.dryRun) });
       for (const line of formatSummary(report)) ctx.out.line(line);
       ctx.out.result(report);

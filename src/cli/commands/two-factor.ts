@@ -10,14 +10,17 @@ export const twoFactorStatusCommand: CliCommand = {
   args: ['<username>'],
   options: [['--json', 'machine-readable output']],
   async run(ctx, [username]) {
-    return ctx.withDatabase(async (open) => {
-      const s = await getTwoFactorStatusByUsername({ db: open.db, clock: systemClock, twoFactor: new TwoFactorRepository(open.db) }, username!);
-      ctx.out.line(`${s.username}: two-factor authentication ${s.enabled ? 'ON' : 'off'}`);
-      if (s.enabled) ctx.out.line(`  enabled since ${s.createdAt?.toISOString() ?? 'unknown'}; ${s.backupCodesRemaining} backup code(s) left`);
-      if (s.lockedUntil) ctx.out.line(`  ! locked after failed codes until ${s.lockedUntil.toISOString()}`);
-      ctx.out.result(s);
-      return 0;
-    });
+    return ctx.withDatabase(
+      async (open) => {
+        const s = await getTwoFactorStatusByUsername({ db: open.db, clock: systemClock, twoFactor: new TwoFactorRepository(open.db) }, username!);
+        ctx.out.line(`${s.username}: two-factor authentication ${s.enabled ? 'ON' : 'off'}`);
+        if (s.enabled) ctx.out.line(`  enabled since ${s.createdAt?.toISOString() ?? 'unknown'}; ${s.backupCodesRemaining} backup code(s) left`);
+        if (s.lockedUntil) ctx.out.line(`  ! locked after failed codes until ${s.lockedUntil.toISOString()}`);
+        ctx.out.result(s);
+        return 0;
+      },
+      { readOnly: true },
+    );
   },
 };
 

@@ -36,12 +36,15 @@ export const usersListCommand: CliCommand = {
   description: 'list accounts and their two-factor status',
   options: [['--json', 'machine-readable output']],
   async run(ctx) {
-    return ctx.withDatabase(async (open) => {
-      const users = await listUsers(open.db);
-      for (const u of users) ctx.out.line(`${String(u.id).padStart(4)}  ${u.username.padEnd(24)} ${u.role.padEnd(6)} 2FA ${u.twoFactorEnabled ? 'on' : 'off'}`);
-      if (users.length === 0) ctx.out.line('(no users)');
-      ctx.out.result({ users });
-      return 0;
-    });
+    return ctx.withDatabase(
+      async (open) => {
+        const users = await listUsers(open.db);
+        for (const u of users) ctx.out.line(`${String(u.id).padStart(4)}  ${u.username.padEnd(24)} ${u.role.padEnd(6)} 2FA ${u.twoFactorEnabled ? 'on' : 'off'}`);
+        if (users.length === 0) ctx.out.line('(no users)');
+        ctx.out.result({ users });
+        return 0;
+      },
+      { readOnly: true },
+    );
   },
 };

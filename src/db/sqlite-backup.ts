@@ -1,34 +1,32 @@
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Database as SqliteHandle } from 'better-sqlite3';
-
-/** The backup could not be written; nothing was migrated. */
-export class BackupError extends Error {
-  override name = 'BackupError';
-}
+import { BackupError } from './engine-adapter.ts';
 
 /** The `backups/` folder beside a SQLite database file. */
 export function backupDirFor(databasePath: string): string {
   return join(dirname(databasePath), 'backups');
 }
 
-function timestamp(date: Date): string {
+/** A UTC time stamp for backup file names, e.g. `20261124T184012123Z`. */
+export function backupTimestamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.(\d{3})Z$/, '$1Z');
 }
 
 /**
  * Copies a live SQLite database with SQLite's online backup API (consistent even in WAL mode,
- * unlike a file copy), into `backups/<name>-<UTC timestamp>.db`, then keeps only the newest `keep`.
+ * unlike a file copy), into `<dir>/<name>-<UTC timestamp>.db` (`<name>-manual-<time>.db` when `manual`),
+ * then keeps only the newest `keep` automatic ones.
  * @example await backupSqlite(raw, '/srv/production_crew.db', { keep: 10 }) // '/srv/backups/production_crew-20261124T184012123Z.db'
  */
 export async function backupSqlite(
   raw: SqliteHandle,
   databasePath: string,
-  options: { keep: number; out?: string; now?: Date },
+  options: { keep: number; out?: string; dir?: string; manual?: boolean; now?: Date },
 ): Promise<string> {
   const stem = basename(databasePath, extname(databasePath));
-  const dir = options.out ? dirname(options.out) : backupDirFor(databasePath);
-  const target = options.out ?? join(dir, `${stem}-${timestamp(options.now ?? new Date())}.db`);
+  const dir = options.out ? dirname(options.out) : (options.dir ?? backupDirFor(databasePath));
+  const target = options.out ?? join(dir, `${stem}-${options.manual ? 'manual-' : ''}${backupTimestamp(options.now ?? new Date())}.db`);
   try {
     mkdirSync(dir, { recursive: true });
     await raw.backup(target);
@@ -36,9 +34,9 @@ export async function backupSqlite(
     rmSync(target, { force: true });
     const code = (error as { code?: string }).code;
     const why = code === 'SQLITE_FULL' || code === 'ENOSPC' ? 'the disk is full' : (error as Error).message;
-    throw new BackupError(`backup to ${target} failed (${why}); nothing was migrated`, { cause: error });
+    throw new BackupError(`backup to ${target} failed (${why})`, { cause: error });
   }
-  if (!options.out) pruneBackups(dir, stem, options.keep);
+  if (!options.out && !options.manual) pruneBackups(dir, stem, options.keep);
   return target;
 }
 
@@ -51,13 +49,4 @@ export function pruneBackups(dir: string, stem: string, keep: number): string[] 
   const doomed = backups.slice(0, Math.max(0, backups.length - keep)).map((f) => join(dir, f));
   for (const file of doomed) rmSync(file, { force: true });
   return doomed;
-}
-
-/** Size in bytes of a file, or 0 when it does not exist. */
-export function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
 }

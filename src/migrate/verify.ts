@@ -1,0 +1,22 @@
+import type { AppliedMigration } from './bookkeeping.ts';
+import { describeDrift, findDrift, type ColumnReader } from './expectations.ts';
+import { loadMigration } from './load-migration.ts';
+import type { MigrationFile } from './migration.ts';
+import type { VerifyReport } from './migration-report.ts';
+
+/** Compares the live schema with what every applied migration expects, and each applied file with its stored checksum. */
+export async function verifySchema(files: MigrationFile[], applied: AppliedMigration[], columnsOf: ColumnReader): Promise<VerifyReport> {
+  const problems: VerifyReport['problems'] = [];
+  for (const a of applied) {
+    const file = files.find((f) => f.id === a.id);
+    if (!file) {
+      problems.push({ migration: a.name, problem: 'applied, but its file is missing' });
+      continue;
+    }
+    if (file.checksum !== a.checksum) problems.push({ migration: a.name, problem: 'file changed since it was applied' });
+    const drift = await findDrift(columnsOf, (await loadMigration(file)).expects);
+    for (const d of describeDrift(drift)) problems.push({ migration: a.name, problem: d });
+  }
+  const pending = files.filter((f) => !applied.some((a) => a.id === f.id)).map((f) => f.name);
+  return { ok: problems.length === 0, applied: applied.length, pending, problems };
+}
