@@ -80,7 +80,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
         signedIn.addHook('onRequest', requireSession({ allowWithoutTwoFactor: true }));
         await signedIn.register(accountApiRoutes); // /me, /2fa/status, /2fa/setup, /2fa/enable
       });
-      // The second sign-in step: only a pending two-factor session gets in; it grants nothing else (issue 4).
+      // The second sign-in step: only a pending two-factor session gets in; it grants nothing else (NIST SP 800-63B §4.2: AAL2 needs both factors).
       await api.register(async (pending) => {
         pending.addHook('onRequest', requireSession({ state: 'pending_two_factor' }));
         await pending.register(twoFactorSignInApiRoutes); // /auth/login/two-factor

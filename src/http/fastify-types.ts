@@ -9,8 +9,7 @@ import type { HttpServices } from './services.ts';
 export interface RequestAuth {
   session: Session;
   user: User;
-  twoFactorEnabled: boolean;
-  /** The user's 2FA status as loaded at the start of the request ({@link statusOf}); never the secret. */
+  /** The user's 2FA status ({@link statusOf}) as loaded with the session, kept current by the request; never the secret. */
   twoFactor: TwoFactorStatus;
 }
 

@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import { MAX_CODE_INPUT_LENGTH } from '../modules/two-factor/second-factor-input.ts';
 import { MAX_PASSWORD_INPUT_LENGTH } from '../modules/users/password-policy.ts';
 
 export { MAX_PASSWORD_INPUT_LENGTH };
@@ -20,10 +21,13 @@ export const ErrorResponse = Type.Object({
 /** The public face of a user in API answers (the response schema drops every other field). */
 export const PublicUser = Type.Object({ id: Type.Integer(), username: Type.String() });
 
-/** A 6-digit TOTP code (spaces allowed); the length bound keeps huge strings out. */
-export const CodeBody = Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
-/** Body of POST /api/2fa/enable and friends. */
-export type CodeBody = Static<typeof CodeBody>;
+/**
+ * A one-time code field: a TOTP code, or a backup code where the route accepts one. The length bound keeps huge strings
+ * out; the module's classifier (same bound) decides what the string is.
+ */
+export const OneTimeCode = Type.String({ minLength: 1, maxLength: MAX_CODE_INPUT_LENGTH });
+/** Body `{code}` of the JSON routes that take one one-time code (sign-in step, enable, regenerate). */
+export const OneTimeCodeBody = Type.Object({ code: OneTimeCode }, { additionalProperties: false });
 
 /** Error answers every route may give. */
 export const ERROR_RESPONSES = { '4xx': ErrorResponse, '5xx': ErrorResponse } as const;
@@ -35,7 +39,7 @@ export const ERROR_RESPONSES = { '4xx': ErrorResponse, '5xx': ErrorResponse } as
 export const Field = (maxLength: number) => Type.String({ maxLength });
 /** A form that carries only its CSRF token (e.g. logout, start 2FA set-up). */
 export const CsrfForm = Type.Object({ _csrf: Field(200) });
-/** A form with one code field (TOTP or backup code) and the CSRF token. */
-export const CodeForm = Type.Object({ code: Field(64), _csrf: Field(200) });
+/** A form with one one-time code field (TOTP or backup code) and the CSRF token. */
+export const OneTimeCodeForm = Type.Object({ code: Field(MAX_CODE_INPUT_LENGTH), _csrf: Field(200) });
 /** `?notice=…`: which fixed message a page shows after a redirect. */
 export const NoticeQuery = Type.Object({ notice: Type.Optional(Field(40)) });

@@ -8,16 +8,18 @@ import { UsersService } from '../modules/users/users.service.ts';
 export interface HttpServices {
   users: UsersService;
   sessions: SessionService;
+  /** The one repository of the two_factor_auth table, with the app's key ring. */
   twoFactor: TwoFactorRepository;
   enrollment: EnrollmentService;
 }
 
 /** Builds the services for one app instance (no singletons). */
 export function createServices(deps: AppDeps): HttpServices {
+  const twoFactor = new TwoFactorRepository(deps.db, deps.secretBox);
   return {
     users: new UsersService(deps),
     sessions: new SessionService(deps),
-    twoFactor: new TwoFactorRepository(deps.db, deps.secretBox),
-    enrollment: new EnrollmentService(deps),
+    twoFactor,
+    enrollment: new EnrollmentService({ ...deps, twoFactor }),
   };
 }

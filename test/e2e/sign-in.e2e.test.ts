@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { GOOD_PASSWORD } from '../http/app-harness.ts';
-import { enrolUser, postCode, startSignIn, totpAt, wrongCode, type EnrolledUser } from '../http/sign-in-helpers.ts';
+import { enrolUser, postCode, startSignIn, totpAt, wrongCode, type EnrolledUser } from '../helpers/two-factor-fixtures.ts';
 import { SHOTS, startE2eServer, type E2eServer } from './e2e-server.ts';
 
 describe('two-step sign-in in a real browser', () => {

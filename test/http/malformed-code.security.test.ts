@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionToken } from '../../src/modules/sessions/session-token.ts';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
 import { GOOD_PASSWORD, TestClient, createTestApp, csrfOf, type TestApp } from './app-harness.ts';
-import { FIXED_START, enrolUser, postCode, startSignIn, totpAt, twoFactorRow, type EnrolledUser } from './sign-in-helpers.ts';
+import { FIXED_START, enrolUser, postCode, startSignIn, totpAt, readTwoFactorRow, type EnrolledUser } from '../helpers/two-factor-fixtures.ts';
 
 /** Code values no route may treat as a guess. */
 const MALFORMED_CODES: unknown[] = [
@@ -37,7 +37,7 @@ describe.each(TEST_DIALECTS)('malformed codes on %s', (kind) => {
   afterAll(() => t.close());
 
   const snapshot = async () => ({
-    row: await twoFactorRow(t, user.userId),
+    row: await readTwoFactorRow(t.deps.db, user.userId),
     events: (await t.deps.db.selectFrom('security_events').select('id').where('user_id', '=', user.userId).execute()).length,
   });
 
@@ -88,7 +88,7 @@ describe.each(TEST_DIALECTS)('malformed codes on %s', (kind) => {
       expect400(await c.json('POST', '/api/2fa/backup-codes/regenerate', { code }), `regenerate ${what}`);
       expect400(await c.json('POST', '/api/2fa/disable', { password: GOOD_PASSWORD, code }), `disable ${what}`);
     }
-    // Backup codes cannot mint backup codes (R10): a well-formed backup code is malformed for regenerate.
+    // Backup codes cannot mint backup codes: a well-formed backup code is malformed for regenerate.
     expect400(await c.json('POST', '/api/2fa/backup-codes/regenerate', { code: user.backupCodes[0] }), 'backup code');
     for (const password of [null, 12345678, [], '', 'x'.repeat(1025)]) {
       expect400(await c.json('POST', '/api/2fa/disable', { password, code: '123456' }), `password=${JSON.stringify(password).slice(0, 20)}`);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionToken } from '../../src/modules/sessions/session-token.ts';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
 import { GOOD_PASSWORD, TestClient, createTestApp, csrfOf, type TestApp } from './app-harness.ts';
-import { FIXED_START, enrolUser, startSignIn, totpAt, twoFactorRow, type EnrolledUser } from './sign-in-helpers.ts';
+import { FIXED_START, enrolUser, startSignIn, totpAt, readTwoFactorRow, type EnrolledUser } from '../helpers/two-factor-fixtures.ts';
 
 /** Routes a pending sign-in may use: the code step, logout, and pages/endpoints that need no session at all. */
 const SECOND_STEP = ['GET /login/two-factor', 'HEAD /login/two-factor', 'POST /login/two-factor', 'POST /api/auth/login/two-factor'];
@@ -51,7 +51,7 @@ describe.each(TEST_DIALECTS)('a pending two-factor sign-in grants nothing else, 
     const token = c.cookies.get('crew_session')!;
     const csrf = csrfOf((await c.request({ method: 'GET', url: '/login/two-factor' })).body);
     expect(csrf).toMatch(/^[A-Za-z0-9_-]{43}$/); // the pending session's own token, so CSRF is not what refuses below
-    const before = { row: await twoFactorRow(t, user.userId), sessions: await t.deps.db.selectFrom('sessions').selectAll().orderBy('id').execute() };
+    const before = { row: await readTwoFactorRow(t.deps.db, user.userId), sessions: await t.deps.db.selectFrom('sessions').selectAll().orderBy('id').execute() };
     // A right code in every body: a route that leaked past the gate would act on it.
     const code = totpAt(user, t.clock);
 
@@ -82,7 +82,7 @@ describe.each(TEST_DIALECTS)('a pending two-factor sign-in grants nothing else, 
     expect(walked.length).toBeGreaterThan(10);
     // Still the same pending session; no authenticator state touched; no full session appeared.
     expect(c.cookies.get('crew_session')).toBe(token);
-    expect(await twoFactorRow(t, user.userId)).toEqual(before.row);
+    expect(await readTwoFactorRow(t.deps.db, user.userId)).toEqual(before.row);
     expect(await t.deps.db.selectFrom('sessions').selectAll().orderBy('id').execute()).toEqual(before.sessions);
     const mine = await t.deps.db.selectFrom('sessions').select('state').where('id', '=', hashSessionToken(token)).executeTakeFirstOrThrow();
     expect(mine.state).toBe('pending_two_factor');

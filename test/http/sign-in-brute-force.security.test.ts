@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionToken } from '../../src/modules/sessions/session-token.ts';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
 import { GOOD_PASSWORD, TestClient, createTestApp, type TestApp } from './app-harness.ts';
-import { FIXED_START, enrolUser, eventTypes, openSecondInstance, postCode, startSignIn, totpAt, twoFactorRow, wrongCode } from './sign-in-helpers.ts';
+import { FIXED_START, enrolUser, eventTypes, openSecondInstance, postCode, startSignIn, totpAt, readTwoFactorRow, wrongCode } from '../helpers/two-factor-fixtures.ts';
 
 describe.each(TEST_DIALECTS)('second-factor brute force through HTTP on %s', (kind) => {
   let t: TestApp;
@@ -40,7 +40,7 @@ describe.each(TEST_DIALECTS)('second-factor brute force through HTTP on %s', (ki
     const late = await t.app.inject({ method: 'POST', url: '/api/auth/login/two-factor', payload: { code: totpAt(user, t.clock) }, headers: { cookie: `crew_session=${token}` } });
     expect(late.statusCode).toBe(401);
     expect(late.json().error.code).toBe('two_factor_pending_expired');
-    const row = await twoFactorRow(t, user.userId);
+    const row = await readTwoFactorRow(t.deps.db, user.userId);
     expect(Number(row!.failed_attempts)).toBe(5); // counted against the account too, but not locked
     expect(row!.locked_until_ms).toBeNull();
     // The password starts a new pending sign-in, and the right code (never used) signs in.
@@ -55,9 +55,9 @@ describe.each(TEST_DIALECTS)('second-factor brute force through HTTP on %s', (ki
       expect(res.statusCode).toBe(401);
       expect(['invalid_code', 'two_factor_pending_expired']).toContain(res.json().error.code);
     }
-    const row = await twoFactorRow(t, user.userId);
+    const row = await readTwoFactorRow(t.deps.db, user.userId);
     expect(Number(row!.failed_attempts)).toBe(5);
-    expect((await eventTypes(t, user.userId)).filter((e) => e === 'two_factor_code_failed')).toHaveLength(5);
+    expect((await eventTypes(t.deps.db, user.userId)).filter((e) => e === 'two_factor_code_failed')).toHaveLength(5);
     expect(answers.filter((r) => r.json().error.code === 'invalid_code')).toHaveLength(4);
   });
 
@@ -79,7 +79,7 @@ describe.each(TEST_DIALECTS)('second-factor brute force through HTTP on %s', (ki
 
     // During the lock: the password still starts a pending sign-in, but the right TOTP or backup code is refused and
     // nothing is used up (NIST SP 800-63B §5.2.2).
-    const before = await twoFactorRow(t, user.userId);
+    const before = await readTwoFactorRow(t.deps.db, user.userId);
     t.clock.advanceSeconds(300);
     const during = await startSignIn(t.app, user.username);
     const right = await postCode(during, totpAt(user, t.clock));
@@ -89,10 +89,10 @@ describe.each(TEST_DIALECTS)('second-factor brute force through HTTP on %s', (ki
     expect(right.headers['retry-after']).toBe('600');
     const backup = await postCode(during, user.backupCodes[0]!);
     expect(backup.statusCode).toBe(429);
-    const after = await twoFactorRow(t, user.userId);
+    const after = await readTwoFactorRow(t.deps.db, user.userId);
     expect(after!.last_used_totp_step).toEqual(before!.last_used_totp_step);
     expect(after!.backup_codes).toEqual(before!.backup_codes);
-    expect((await eventTypes(t, user.userId)).filter((e) => e === 'two_factor_lockout')).toHaveLength(1);
+    expect((await eventTypes(t.deps.db, user.userId)).filter((e) => e === 'two_factor_lockout')).toHaveLength(1);
 
     // The lock ends 15 minutes after the 10th failure (injected clock); the right code then signs in.
     t.clock.advanceSeconds(599);
@@ -100,7 +100,7 @@ describe.each(TEST_DIALECTS)('second-factor brute force through HTTP on %s', (ki
     t.clock.advanceSeconds(1);
     const ok = await postCode(await startSignIn(t.app, user.username), totpAt(user, t.clock));
     expect(ok.statusCode, ok.body).toBe(200);
-    expect(Number((await twoFactorRow(t, user.userId))!.failed_attempts)).toBe(0);
+    expect(Number((await readTwoFactorRow(t.deps.db, user.userId))!.failed_attempts)).toBe(0);
   });
 
   it('a second lockout without a success in between lasts twice as long', async () => {
@@ -160,7 +160,7 @@ describe.each(TEST_DIALECTS)('per-IP rate limit on the code step on %s', (kind) 
     const limited = await from('198.51.100.1', wrongCode(user, t.clock, 3));
     expect(limited.statusCode).toBe(429);
     expect(limited.json().retryAfterSeconds).toBeGreaterThan(0);
-    expect(Number((await twoFactorRow(t, user.userId))!.failed_attempts)).toBe(3); // the limited request was not checked
+    expect(Number((await readTwoFactorRow(t.deps.db, user.userId))!.failed_attempts)).toBe(3); // the limited request was not checked
     expect((await from('198.51.100.2', wrongCode(user, t.clock, 4))).statusCode).toBe(401);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
 import { GOOD_PASSWORD, TestClient, createTestApp, csrfOf, type TestApp } from './app-harness.ts';
-import { FIXED_START, enrolUser, postCode, startSignIn, totpAt, wrongCode, type EnrolledUser } from './sign-in-helpers.ts';
+import { FIXED_START, enrolUser, postCode, startSignIn, totpAt, wrongCode, type EnrolledUser } from '../helpers/two-factor-fixtures.ts';
 
 // The second sign-in step as HTML forms (no JavaScript needed), its notices, and the events it leaves on /settings/security.
 describe.each(TEST_DIALECTS)('two-factor sign-in pages on %s', (kind) => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionToken } from '../../src/modules/sessions/session-token.ts';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
 import { TestClient, createTestApp, type TestApp } from './app-harness.ts';
-import { FIXED_START, enrolUser, eventTypes, openSecondInstance, postCode, startSignIn, totpAt, twoFactorRow } from './sign-in-helpers.ts';
+import { FIXED_START, enrolUser, eventTypes, openSecondInstance, postCode, startSignIn, totpAt, readTwoFactorRow } from '../helpers/two-factor-fixtures.ts';
 
 /** Exactly one answer is a sign-in; every other one is a refusal (401 wrong/used code or 429 lockout), never a 5xx. */
 function expectExactlyOneSuccess(answers: LightMyRequestResponse[]): void {
@@ -35,7 +35,7 @@ describe.each(TEST_DIALECTS)('second-factor replay at sign-in on %s', (kind) => 
     const replay = await postCode(c, totpAt(user, t.clock));
     expect(replay.statusCode).toBe(401);
     expect(replay.json().error).toEqual({ code: 'invalid_code', message: expect.stringContaining('already used') });
-    expect(await eventTypes(t, user.userId)).toContain('two_factor_replay_refused');
+    expect(await eventTypes(t.deps.db, user.userId)).toContain('two_factor_replay_refused');
     expect((await c.json('GET', '/api/me')).statusCode).toBe(401); // still only pending
 
     t.clock.advanceSeconds(30);
@@ -52,7 +52,7 @@ describe.each(TEST_DIALECTS)('second-factor replay at sign-in on %s', (kind) => 
     const old = await t.app.inject({ method: 'POST', url: '/api/auth/login/two-factor', payload: { code: '000000' }, headers: { cookie: `crew_session=${pendingToken}` } });
     expect(old.statusCode).toBe(401);
     expect(old.json().error.code).toBe('two_factor_pending_expired');
-    expect(await eventTypes(t, user.userId)).toContain('sign_in_with_code');
+    expect(await eventTypes(t.deps.db, user.userId)).toContain('sign_in_with_code');
   });
 
   // Bug: when several requests submit codes on one pending sign-in at once (a double-click, a retrying client), the
@@ -98,7 +98,7 @@ describe.each(TEST_DIALECTS)('second-factor replay at sign-in on %s', (kind) => 
     expect(again.json().error.code).toBe('invalid_code');
     const older = await postCode(await startSignIn(t.app, user.username), totpAt(user, t.clock, -1));
     expect(older.statusCode).toBe(401);
-    const row = await twoFactorRow(t, user.userId);
+    const row = await readTwoFactorRow(t.deps.db, user.userId);
     expect(Number(row!.last_used_totp_step)).toBe(Math.floor(t.clock.now().getTime() / 30_000));
   });
 
@@ -111,9 +111,9 @@ describe.each(TEST_DIALECTS)('second-factor replay at sign-in on %s', (kind) => 
     const winner = answers.findIndex((r) => r.statusCode === 200);
     expect(answers[winner]!.json().backupCodesRemaining).toBe(9);
     expect((await clients[winner]!.json('GET', '/api/me')).statusCode).toBe(200);
-    const row = await twoFactorRow(t, user.userId);
+    const row = await readTwoFactorRow(t.deps.db, user.userId);
     expect(JSON.parse(row!.backup_codes as string)).toHaveLength(9);
-    expect((await eventTypes(t, user.userId)).filter((e) => e === 'sign_in_with_backup_code')).toHaveLength(1);
+    expect((await eventTypes(t.deps.db, user.userId)).filter((e) => e === 'sign_in_with_backup_code')).toHaveLength(1);
   });
 
   it('a used backup code is refused afterwards, in any spelling (dashes, spaces, case)', async () => {

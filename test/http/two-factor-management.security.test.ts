@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
 import { GOOD_PASSWORD, TestClient, createTestApp, csrfOf, type TestApp } from './app-harness.ts';
-import { FIXED_START, enrolUser, eventTypes, postCode, startSignIn, totpAt, twoFactorRow, wrongCode, type EnrolledUser } from './sign-in-helpers.ts';
+import { FIXED_START, enrolUser, eventTypes, postCode, startSignIn, totpAt, readTwoFactorRow, wrongCode, type EnrolledUser } from '../helpers/two-factor-fixtures.ts';
 
 describe.each(TEST_DIALECTS)('regenerate backup codes and disable 2FA on %s', (kind) => {
   let t: TestApp;
@@ -29,13 +29,13 @@ describe.each(TEST_DIALECTS)('regenerate backup codes and disable 2FA on %s', (k
 
   it('POST /api/2fa/backup-codes/regenerate: a wrong or replayed code changes nothing; the right TOTP code → 10 new codes, the old ones die', async () => {
     const { user, c } = await signedInUser('regen');
-    const before = await twoFactorRow(t, user.userId);
+    const before = await readTwoFactorRow(t.deps.db, user.userId);
     const wrong = await c.json('POST', '/api/2fa/backup-codes/regenerate', { code: wrongCode(user, t.clock) });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json().error.code).toBe('invalid_code');
     const replay = await c.json('POST', '/api/2fa/backup-codes/regenerate', { code: totpAt(user, t.clock, -1) }); // used at sign-in
     expect(replay.statusCode).toBe(401);
-    expect((await twoFactorRow(t, user.userId))!.backup_codes).toEqual(before!.backup_codes);
+    expect((await readTwoFactorRow(t.deps.db, user.userId))!.backup_codes).toEqual(before!.backup_codes);
 
     const ok = await c.json('POST', '/api/2fa/backup-codes/regenerate', { code: totpAt(user, t.clock) });
     expect(ok.statusCode, ok.body).toBe(200);
@@ -44,7 +44,7 @@ describe.each(TEST_DIALECTS)('regenerate backup codes and disable 2FA on %s', (k
     expect(backupCodes).toHaveLength(10);
     expect(backupCodes.filter((x: string) => user.backupCodes.includes(x))).toEqual([]);
     expect((await c.json('GET', '/api/2fa/status')).json().backupCodesRemaining).toBe(10);
-    expect(await eventTypes(t, user.userId)).toContain('backup_codes_regenerated');
+    expect(await eventTypes(t.deps.db, user.userId)).toContain('backup_codes_regenerated');
 
     expect((await postCode(await startSignIn(t.app, user.username), user.backupCodes[0]!)).statusCode).toBe(401);
     const fresh = await postCode(await startSignIn(t.app, user.username), backupCodes[0]);
@@ -56,7 +56,7 @@ describe.each(TEST_DIALECTS)('regenerate backup codes and disable 2FA on %s', (k
   // backup codes" as the code-step message does; it says backup codes are not accepted here.
   it('regenerate refuses a backup code or junk with 400 invalid_input and a message that does not offer backup codes', async () => {
     const { user, c } = await signedInUser('regenmsg');
-    const before = await twoFactorRow(t, user.userId);
+    const before = await readTwoFactorRow(t.deps.db, user.userId);
     for (const code of [user.backupCodes[0]!, 'abcdef']) {
       const res = await c.json('POST', '/api/2fa/backup-codes/regenerate', { code });
       expect(res.statusCode, code).toBe(400);
@@ -67,7 +67,7 @@ describe.each(TEST_DIALECTS)('regenerate backup codes and disable 2FA on %s', (k
     const page = await c.form('/settings/security/2fa/backup-codes', { code: user.backupCodes[0]!, _csrf: csrfOf((await c.request({ method: 'GET', url: '/settings/security' })).body) });
     expect(page.statusCode).toBe(400);
     expect(page.body).toContain('backup codes are not accepted here');
-    expect(await twoFactorRow(t, user.userId)).toEqual(before);
+    expect(await readTwoFactorRow(t.deps.db, user.userId)).toEqual(before);
     // The code step still offers both.
     const pending = await startSignIn(t.app, user.username);
     expect((await postCode(pending, 'abcdef')).json().error.message).toContain('or one of your backup codes');
@@ -77,7 +77,7 @@ describe.each(TEST_DIALECTS)('regenerate backup codes and disable 2FA on %s', (k
     const { user, c } = await signedInUser('disable');
     const other = await startSignIn(t.app, user.username);
     expect((await postCode(other, user.backupCodes[0]!)).statusCode).toBe(200);
-    const before = await twoFactorRow(t, user.userId);
+    const before = await readTwoFactorRow(t.deps.db, user.userId);
 
     const badPassword = await c.json('POST', '/api/2fa/disable', { password: 'not my password at all', code: totpAt(user, t.clock) });
     expect(badPassword.statusCode).toBe(401);
@@ -85,8 +85,9 @@ describe.each(TEST_DIALECTS)('regenerate backup codes and disable 2FA on %s', (k
     const badCode = await c.json('POST', '/api/2fa/disable', { password: GOOD_PASSWORD, code: wrongCode(user, t.clock) });
     expect(badCode.statusCode).toBe(401);
     expect(badCode.json().error.code).toBe('invalid_code');
-    const after = await twoFactorRow(t, user.userId);
-    expect({ ...after, failed_attempts: 0, updated_at_ms: 0 }).toEqual({ ...before, failed_attempts: 0, updated_at_ms: 0 });
+    const after = await readTwoFactorRow(t.deps.db, user.userId);
+    const counters = { failed_attempts: 0, reservedAttempts: 0, updated_at_ms: 0 };
+    expect({ ...after, ...counters }).toEqual({ ...before, ...counters });
     expect(Number(after!.failed_attempts)).toBe(2); // both count toward the lockout
     expect((await other.json('GET', '/api/me')).statusCode).toBe(200);
 
@@ -94,10 +95,10 @@ describe.each(TEST_DIALECTS)('regenerate backup codes and disable 2FA on %s', (k
     const ok = await c.json('POST', '/api/2fa/disable', { password: GOOD_PASSWORD, code: totpAt(user, t.clock) });
     expect(ok.statusCode, ok.body).toBe(200);
     expect(ok.json()).toEqual({ twoFactor: { enabled: false } });
-    expect(await twoFactorRow(t, user.userId)).toBeUndefined();
+    expect(await readTwoFactorRow(t.deps.db, user.userId)).toBeUndefined();
     expect((await other.json('GET', '/api/me')).statusCode).toBe(401);
     expect((await c.json('GET', '/api/me')).json().twoFactor).toEqual({ enabled: false, backupCodesRemaining: 0 });
-    expect(await eventTypes(t, user.userId)).toContain('two_factor_disabled');
+    expect(await eventTypes(t.deps.db, user.userId)).toContain('two_factor_disabled');
 
     const again = await c.json('POST', '/api/2fa/disable', { password: GOOD_PASSWORD, code: totpAt(user, t.clock, 1) });
     expect(again.statusCode).toBe(409);
@@ -114,7 +115,7 @@ describe.each(TEST_DIALECTS)('regenerate backup codes and disable 2FA on %s', (k
     expect(last.json().retryAfterSeconds).toBe(900);
     const right = await c.json('POST', '/api/2fa/disable', { password: GOOD_PASSWORD, code: totpAt(user, t.clock) });
     expect(right.statusCode).toBe(429);
-    expect((await twoFactorRow(t, user.userId))!.enabled).toBeTruthy();
+    expect((await readTwoFactorRow(t.deps.db, user.userId))!.enabled).toBeTruthy();
   });
 
   it('/settings/security forms: regenerate shows the new codes once; disable asks password + code; errors show beside the form; CSRF is required', async () => {
@@ -127,7 +128,7 @@ describe.each(TEST_DIALECTS)('regenerate backup codes and disable 2FA on %s', (k
 
     expect((await c.form('/settings/security/2fa/backup-codes', { code: totpAt(user, t.clock) })).statusCode).toBe(403);
     expect((await c.form('/settings/security/2fa/disable', { password: GOOD_PASSWORD, code: totpAt(user, t.clock), _csrf: 'forged' })).statusCode).toBe(403);
-    expect(await twoFactorRow(t, user.userId)).toBeDefined();
+    expect(await readTwoFactorRow(t.deps.db, user.userId)).toBeDefined();
 
     page = await c.form('/settings/security/2fa/backup-codes', { code: wrongCode(user, t.clock), _csrf: csrf });
     expect(page.statusCode).toBe(401);

@@ -1,5 +1,6 @@
 import { systemClock } from '../../lib/clock.ts';
 import { getTwoFactorStatusByUsername, resetTwoFactorByOperator } from '../../modules/two-factor/two-factor-management.ts';
+import { TwoFactorRepository } from '../../modules/two-factor/two-factor.repository.ts';
 import type { CliCommand } from '../cli-command.ts';
 
 /** `crew 2fa status USER`: whether 2FA is on, backup codes left, any lockout. */
@@ -11,7 +12,7 @@ export const twoFactorStatusCommand: CliCommand = {
   async run(ctx, [username]) {
     return ctx.withDatabase(
       async (open) => {
-        const s = await getTwoFactorStatusByUsername({ db: open.db, clock: systemClock }, username!);
+        const s = await getTwoFactorStatusByUsername({ db: open.db, clock: systemClock, twoFactor: new TwoFactorRepository(open.db) }, username!);
         ctx.out.line(`${s.username}: two-factor authentication ${s.enabled ? 'ON' : 'off'}`);
         if (s.enabled) ctx.out.line(`  enabled since ${s.createdAt?.toISOString() ?? 'unknown'}; ${s.backupCodesRemaining} backup code(s) left`);
         if (s.lockedUntil) ctx.out.line(`  ! locked after failed codes until ${s.lockedUntil.toISOString()}`);
@@ -42,7 +43,7 @@ export const twoFactorResetCommand: CliCommand = {
     }
     return ctx.withDatabase(async (open) => {
       // Also signs out the user's sessions, which were signed in with the old factor.
-      const r = await resetTwoFactorByOperator({ db: open.db, clock: systemClock }, username!);
+      const r = await resetTwoFactorByOperator({ db: open.db, clock: systemClock, twoFactor: new TwoFactorRepository(open.db) }, username!);
       ctx.out.line(r.removed ? `✓ Two-factor authentication removed for ${r.username}; ${r.sessionsEnded} session(s) signed out. They can sign in with the password and enrol again` : `${r.username} had no two-factor set-up; nothing changed`);
       ctx.out.result(r);
       return 0;

@@ -39,8 +39,9 @@ export function csrfTokenFor(request: FastifyRequest, reply: FastifyReply): stri
 /** A preValidation hook that refuses (403 csrf_invalid) a form POST whose `_csrf` field does not match (OWASP ASVS 4.2.2). */
 export const verifyCsrf: preValidationHookHandler = async (request) => {
   if (request.method === 'GET' || request.method === 'HEAD') return;
-  const body = request.body as Record<string, unknown> | undefined;
-  const submitted = typeof body?.[CSRF_FIELD] === 'string' ? (body[CSRF_FIELD] as string) : '';
+  const { body } = request;
+  const field = typeof body === 'object' && body !== null && CSRF_FIELD in body ? body[CSRF_FIELD] : undefined;
+  const submitted = typeof field === 'string' ? field : '';
   const mode = request.routeOptions.config.csrf ?? 'session';
   if (mode === 'session') {
     if (!request.auth) throw new AppError('not_authenticated');

@@ -15,8 +15,8 @@ export interface RequireSessionOptions {
 }
 
 /** Whether CREW_REQUIRE_2FA obliges this user to enrol before using the app. */
-export function mustEnrol(config: Pick<Config, 'require2fa'>, auth: Pick<RequestAuth, 'user' | 'twoFactorEnabled'>): boolean {
-  return !auth.twoFactorEnabled && coveredByRequire2fa(config, auth.user);
+export function mustEnrol(config: Pick<Config, 'require2fa'>, auth: Pick<RequestAuth, 'user' | 'twoFactor'>): boolean {
+  return !auth.twoFactor.enabled && coveredByRequire2fa(config, auth.user);
 }
 
 /**

@@ -1,7 +1,7 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
-import { CodeBody, ERROR_RESPONSES } from '../schemas.ts';
+import { ERROR_RESPONSES, OneTimeCodeBody } from '../schemas.ts';
 import { renewSessionsAfterEnablingTwoFactor } from '../session-renewal.ts';
 
 const MeResponse = Type.Object({
@@ -20,7 +20,7 @@ const EnableResponse = Type.Object({ backupCodes: Type.Array(Type.String()) });
  * JSON routes for a signed-in user that CREW_REQUIRE_2FA still allows before enrolment: GET /api/me,
  * GET /api/2fa/status, POST /api/2fa/setup, POST /api/2fa/enable. Register inside a requireSession context.
  */
-export async function accountApiRoutes(app: FastifyInstance): Promise<void> {
+export const accountApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { enrollment } = app.services;
 
   app.get('/me', { schema: { response: { 200: MeResponse, ...ERROR_RESPONSES } } }, async (request) => {
@@ -47,12 +47,12 @@ export async function accountApiRoutes(app: FastifyInstance): Promise<void> {
 
   app.post('/2fa/enable', {
     config: authRateLimit(),
-    schema: { body: CodeBody, response: { 200: EnableResponse, ...ERROR_RESPONSES } },
+    schema: { body: OneTimeCodeBody, response: { 200: EnableResponse, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     // Not 6 digits → 400 invalid_input; a well-formed wrong code → 401 invalid_code (as on every other code route).
-    const backupCodes = await enrollment.confirm(request.auth!.user, (request.body as CodeBody).code, request.meta);
+    const backupCodes = await enrollment.confirm(request.auth!.user, request.body.code, request.meta);
     // New token for the new privilege, and sessions opened with the password alone are signed out (ASVS 3.2.1, 3.3.3).
     await renewSessionsAfterEnablingTwoFactor(request, reply);
     return { backupCodes };
   });
-}
+};

@@ -1,12 +1,12 @@
-import type { Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { listSecurityEvents, type SecurityEvent, type SecurityEventType } from '../../modules/audit/security-events.ts';
 import { statusOf, type TwoFactorStatus } from '../../modules/two-factor/two-factor-status.ts';
 import { formatUtc, formatWait } from '../format-wait.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { mustEnrol } from '../plugins/require-session.ts';
-import { CodeForm, CsrfForm, NoticeQuery } from '../schemas.ts';
+import { CsrfForm, NoticeQuery, OneTimeCodeForm } from '../schemas.ts';
 import { renewSessionsAfterEnablingTwoFactor } from '../session-renewal.ts';
 
 
@@ -127,15 +127,15 @@ export async function renderSecurityPage(
 }
 
 /** The home page, for fully signed-in users whom CREW_REQUIRE_2FA does not hold back. */
-export async function homePageRoutes(app: FastifyInstance): Promise<void> {
+export const homePageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', { schema: { querystring: NoticeQuery } }, async (request, reply) => {
     const status = request.auth!.twoFactor;
     return reply.page('home', { title: 'Home', status, notice: noticeFor(request.query), lowBackupCodes: fewBackupCodesLeft(status) });
   });
-}
+};
 
 /** Security settings and the enrolment flow: status → Enable 2FA → QR page → code → backup codes (shown once). */
-export async function securityPageRoutes(app: FastifyInstance): Promise<void> {
+export const securityPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app.deps;
   const { enrollment } = app.services;
 
@@ -159,11 +159,11 @@ export async function securityPageRoutes(app: FastifyInstance): Promise<void> {
     return reply.page('two-factor-setup', { title: 'Enable two-factor authentication', details });
   });
 
-  app.post('/settings/security/2fa/enable', { config: authRateLimit(), schema: { body: CodeForm } }, async (request, reply) => {
+  app.post('/settings/security/2fa/enable', { config: authRateLimit(), schema: { body: OneTimeCodeForm } }, async (request, reply) => {
     const user = request.auth!.user;
     let codes: string[];
     try {
-      codes = await enrollment.confirm(user, (request.body as Static<typeof CodeForm>).code, request.meta);
+      codes = await enrollment.confirm(user, request.body.code, request.meta);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       if (error.code === 'two_factor_not_set_up' || error.code === 'two_factor_already_enabled') return reply.redirect('/settings/security', 303);
@@ -178,4 +178,4 @@ export async function securityPageRoutes(app: FastifyInstance): Promise<void> {
     await renewSessionsAfterEnablingTwoFactor(request, reply);
     return renderBackupCodesPage(reply, codes, config.issuer, user.username);
   });
-}
+};

@@ -1,5 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { AppError } from '../../lib/app-error.ts';
 import { registerAndSignIn, signInWithPassword, signOut } from '../../modules/sessions/password-sign-in.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
@@ -27,7 +27,7 @@ const LoginResponse = Type.Object({
  * Public JSON routes of the sign-in flow: POST /api/auth/register, /api/auth/login, /api/auth/logout.
  * Register it inside the /api context (JSON-only hook).
  */
-export async function authApiRoutes(app: FastifyInstance): Promise<void> {
+export const authApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app.deps;
 
   app.post('/auth/register', {
@@ -35,7 +35,7 @@ export async function authApiRoutes(app: FastifyInstance): Promise<void> {
     schema: { body: RegisterBody, response: { 201: Type.Object({ user: PublicUser }), ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     if (config.registration === 'closed') throw new AppError('registration_closed');
-    const body = request.body as Static<typeof RegisterBody>;
+    const { body } = request;
     const input = { username: body.username, password: body.password, email: body.email ?? null };
     const { user, issued } = await registerAndSignIn(app.services, input, { previousSessionId: request.auth?.session.id, meta: request.meta });
     setSessionCookie(request, reply, issued);
@@ -46,7 +46,7 @@ export async function authApiRoutes(app: FastifyInstance): Promise<void> {
     config: authRateLimit(),
     schema: { body: LoginBody, response: { 200: LoginResponse, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
-    const body = request.body as Static<typeof LoginBody>;
+    const { body } = request;
     const result = await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta });
     if (!result) throw new AppError('invalid_credentials');
     setSessionCookie(request, reply, result.issued);
@@ -59,6 +59,6 @@ export async function authApiRoutes(app: FastifyInstance): Promise<void> {
     const { auth } = request;
     if (auth) await signOut({ ...app.deps, ...app.services }, { sessionId: auth.session.id, userId: auth.user.id }, request.meta);
     clearSessionCookie(request, reply);
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
-}
+};

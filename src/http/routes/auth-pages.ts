@@ -1,5 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { AppError } from '../../lib/app-error.ts';
 import { registerAndSignIn, signInWithPassword, signOut } from '../../modules/sessions/password-sign-in.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
@@ -12,18 +12,18 @@ const RegisterForm = Type.Object({ username: Field(200), email: Type.Optional(Fi
 // `/login?notice=sign-in-expired` after a pending two-factor sign-in ended (timeout or too many wrong codes): NoticeQuery.
 
 /** HTML sign-in pages: GET/POST /login, GET/POST /register (pre-sign-in CSRF cookie) and POST /logout. */
-export async function authPageRoutes(app: FastifyInstance): Promise<void> {
+export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app.deps;
   const anonymous = { csrf: 'anonymous' as const };
 
   app.get('/login', { config: anonymous, schema: { querystring: NoticeQuery } }, async (request, reply) => {
     if (request.auth?.session.state === 'authenticated') return reply.redirect('/', 303);
-    const notice = (request.query as Static<typeof NoticeQuery>).notice === 'sign-in-expired' ? new AppError('two_factor_pending_expired').message : null;
+    const notice = request.query.notice === 'sign-in-expired' ? new AppError('two_factor_pending_expired').message : null;
     return reply.page('login', { title: 'Sign in', username: '', notice, registrationOpen: config.registration === 'open' });
   });
 
   app.post('/login', { config: authRateLimit(anonymous), schema: { body: LoginForm } }, async (request, reply) => {
-    const body = request.body as Static<typeof LoginForm>;
+    const { body } = request;
     const result =
       body.username.trim() && body.password
         ? await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta })
@@ -43,7 +43,7 @@ export async function authPageRoutes(app: FastifyInstance): Promise<void> {
 
   app.post('/register', { config: authRateLimit(anonymous), schema: { body: RegisterForm } }, async (request, reply) => {
     if (config.registration === 'closed') throw new AppError('registration_closed');
-    const body = request.body as Static<typeof RegisterForm>;
+    const { body } = request;
     try {
       const input = { username: body.username, password: body.password, email: body.email ?? null };
       const { issued } = await registerAndSignIn(app.services, input, { previousSessionId: request.auth?.session.id, meta: request.meta });
@@ -62,4 +62,4 @@ export async function authPageRoutes(app: FastifyInstance): Promise<void> {
     clearSessionCookie(request, reply);
     return reply.redirect('/login', 303);
   });
-}
+};

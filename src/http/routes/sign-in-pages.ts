@@ -1,14 +1,14 @@
-import type { Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { retryAfterSeconds } from '../../modules/two-factor/account-lockout.ts';
 import { formatUtc, formatWait } from '../format-wait.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { setRetryAfter } from '../plugins/error-handler.ts';
-import { CodeForm } from '../schemas.ts';
+import { OneTimeCodeForm } from '../schemas.ts';
 import { completeTwoFactorSignIn } from '../two-factor-sign-in.ts';
 
-// Browsers send the field even when empty, so the handler (not the schema CodeForm) explains an empty code.
+// Browsers send the field even when empty, so the handler (not the schema OneTimeCodeForm) explains an empty code.
 
 /** Where a refused second step sends the browser: the password form, with a notice saying why. */
 export const SIGN_IN_AGAIN_URL = '/login?notice=sign-in-expired';
@@ -30,7 +30,7 @@ function renderTwoFactorPage(reply: FastifyReply, now: Date, options: { error?: 
  * `requireSession({ state: 'pending_two_factor' })` context). A TOTP code signs in and goes home; a backup code goes
  * home with a notice (and the home page warns when few are left).
  */
-export async function twoFactorSignInPageRoutes(app: FastifyInstance): Promise<void> {
+export const twoFactorSignInPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { deps } = app;
 
   app.get('/login/two-factor', async (request, reply) => {
@@ -41,8 +41,8 @@ export async function twoFactorSignInPageRoutes(app: FastifyInstance): Promise<v
     return renderTwoFactorPage(reply, now, { lockedForSeconds });
   });
 
-  app.post('/login/two-factor', { config: authRateLimit({ keepUnknownSessionCookie: true }), schema: { body: CodeForm } }, async (request, reply) => {
-    const { code } = request.body as Static<typeof CodeForm>;
+  app.post('/login/two-factor', { config: authRateLimit({ keepUnknownSessionCookie: true }), schema: { body: OneTimeCodeForm } }, async (request, reply) => {
+    const { code } = request.body;
     const now = deps.clock.now();
     if (!code.trim()) return renderTwoFactorPage(reply, now, { error: 'Enter the 6-digit code from your authenticator app or a backup code.' }, 400);
     try {
@@ -59,4 +59,4 @@ export async function twoFactorSignInPageRoutes(app: FastifyInstance): Promise<v
       throw error;
     }
   });
-}
+};

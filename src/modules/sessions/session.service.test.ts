@@ -88,12 +88,15 @@ describe.each(TEST_DIALECTS)('SessionService on %s', (kind) => {
     await expect(sessions.upgradeSession(upgraded.session)).rejects.toBeInstanceOf(TypeError);
   });
 
-  it('counts two-factor failures, destroys one or all sessions, and sweeps expired ones', async () => {
+  it('reserves second-factor attempts of a pending sign-in only, destroys one or all sessions, and sweeps expired ones', async () => {
     const a = await sessions.createSession(userId, 'pending_two_factor');
-    expect(await sessions.recordTwoFactorFailure(a.session.id)).toBe(1);
-    expect(await sessions.recordTwoFactorFailure(a.session.id)).toBe(2);
+    expect(await sessions.reservePendingSignInAttempt(a.session.id)).toBe(1);
+    expect(await sessions.reservePendingSignInAttempt(a.session.id)).toBe(2);
+    const full = await sessions.createSession(userId, 'authenticated');
+    expect(await sessions.reservePendingSignInAttempt(full.session.id)).toBeNull(); // a full session has no second step
     await sessions.destroySession(a.session.id);
     expect(await sessions.getSessionByToken(a.token)).toBeNull();
+    expect(await sessions.reservePendingSignInAttempt(a.session.id)).toBeNull(); // gone
     const b = await sessions.createSession(userId, 'authenticated');
     await sessions.createSession(userId, 'authenticated');
     expect(await sessions.destroyUserSessions(userId, b.session.id)).toBeGreaterThanOrEqual(1);

@@ -5,9 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../db/open-database.ts';
 import { createMigratedDatabase, TEST_DIALECTS } from '../../../test/helpers/test-database.ts';
-import { consumeBackupCode } from './consume-backup-code.ts';
-import { countEvents, createEnabledUser, readRow, TEST_META } from './security-test-fixtures.ts';
-import { verifySecondFactor } from './sign-in-verifier.ts';
+import { countEvents, createEnabledUser, depsOn, readTwoFactorRow, TEST_META } from '../../../test/helpers/two-factor-fixtures.ts';
+import { verifySecondFactor } from './second-factor-pipeline.ts';
 
 describe.each(TEST_DIALECTS)('backup codes are single-use on %s', (kind) => {
   let t: Awaited<ReturnType<typeof createMigratedDatabase>>;
@@ -23,7 +22,7 @@ describe.each(TEST_DIALECTS)('backup codes are single-use on %s', (kind) => {
     const code = user.backupCodes[3]!;
     expect(await verifySecondFactor(user.deps, user.userId, code, TEST_META)).toEqual({ ok: true, method: 'backup_code', backupCodesRemaining: 9 });
     expect(await verifySecondFactor(user.deps, user.userId, code, TEST_META)).toMatchObject({ ok: false, reason: 'invalid', counted: true });
-    expect((await readRow(t.open.db, user.userId))?.backupCodeCount).toBe(9);
+    expect((await readTwoFactorRow(t.open.db, user.userId))?.backupCodeCount).toBe(9);
     expect(await countEvents(t.open.db, user.userId, 'sign_in_with_backup_code')).toBe(1);
     expect(await countEvents(t.open.db, user.userId, 'two_factor_code_failed')).toBe(1);
   });
@@ -41,37 +40,36 @@ describe.each(TEST_DIALECTS)('backup codes are single-use on %s', (kind) => {
     const code = user.backupCodes[5]!;
     const results = await Promise.all(Array.from({ length: 20 }, () => verifySecondFactor(user.deps, user.userId, code, TEST_META)));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
-    expect((await readRow(t.open.db, user.userId))?.backupCodeCount).toBe(9);
+    expect((await readTwoFactorRow(t.open.db, user.userId))?.backupCodeCount).toBe(9);
     expect(await countEvents(t.open.db, user.userId, 'sign_in_with_backup_code')).toBe(1);
   });
 
-  it('consumes exactly once under 20 concurrent compare-and-swaps, and different codes in parallel all succeed', async () => {
+  it('consumes different codes sent in parallel all exactly once: losers of the compare-and-swap re-read and retry', async () => {
     const user = await createEnabledUser(t.open.db);
-    const nowMs = user.clock.now().getTime();
-    const same = await Promise.all(Array.from({ length: 20 }, () => consumeBackupCode(t.open.db, user.userId, user.backupCodes[0]!, nowMs)));
-    expect(same.filter((r) => r.consumed)).toHaveLength(1);
-    // Losers of the CAS re-read and retry: five different codes at once are all consumed, none lost.
-    const different = await Promise.all(user.backupCodes.slice(1, 6).map((c) => consumeBackupCode(t.open.db, user.userId, c, nowMs)));
-    expect(different.every((r) => r.consumed)).toBe(true);
-    expect(different.map((r) => (r.consumed ? r.backupCodesRemaining : -1)).sort()).toEqual([4, 5, 6, 7, 8]);
-    expect((await readRow(t.open.db, user.userId))?.backupCodeCount).toBe(4);
+    const different = await Promise.all(user.backupCodes.slice(1, 6).map((c) => verifySecondFactor(user.deps, user.userId, c, TEST_META)));
+    expect(different.every((r) => r.ok)).toBe(true);
+    expect(different.map((r) => (r.ok ? r.backupCodesRemaining : -1)).sort()).toEqual([5, 6, 7, 8, 9]);
+    expect((await readTwoFactorRow(t.open.db, user.userId))?.backupCodeCount).toBe(5);
+    // And none of them works a second time, in any order.
+    const again = await Promise.all(user.backupCodes.slice(1, 6).map((c) => verifySecondFactor(user.deps, user.userId, c, TEST_META)));
+    expect(again.filter((r) => r.ok)).toHaveLength(0);
   });
 
   it('refuses a reused backup code across two separately opened database instances', async () => {
     const second = await openDatabase(t.config);
     try {
       const user = await createEnabledUser(t.open.db);
-      const onSecond = { ...user.deps, db: second.db };
+      const onSecond = depsOn(user, second.db);
       const code = user.backupCodes[7]!;
       expect(await verifySecondFactor(user.deps, user.userId, code, TEST_META)).toMatchObject({ ok: true });
       expect(await verifySecondFactor(onSecond, user.userId, code, TEST_META)).toMatchObject({ ok: false, reason: 'invalid' });
       // Racing one code over both instances: exactly one success.
       const racing = user.backupCodes[8]!;
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => consumeBackupCode(i % 2 ? second.db : t.open.db, user.userId, racing, Date.now())),
+        Array.from({ length: 20 }, (_, i) => verifySecondFactor(i % 2 ? onSecond : user.deps, user.userId, racing, TEST_META)),
       );
-      expect(results.filter((r) => r.consumed)).toHaveLength(1);
-      expect((await readRow(second.db, user.userId))?.backupCodeCount).toBe(8);
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      expect((await readTwoFactorRow(second.db, user.userId))?.backupCodeCount).toBe(8);
     } finally {
       await second.close();
     }

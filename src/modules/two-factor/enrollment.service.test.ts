@@ -7,12 +7,13 @@ import { verifySecret } from '../../lib/password-hash.ts';
 import { createMigratedDatabase, TEST_DIALECTS } from '../../../test/helpers/test-database.ts';
 import { EnrollmentService } from './enrollment.service.ts';
 import { generateTotp, totpStep } from './totp.ts';
-import { readTwoFactorRecord } from './two-factor.repository.ts';
+import { TwoFactorRepository } from './two-factor.repository.ts';
 import { statusOf } from './two-factor-status.ts';
 
 describe.each(TEST_DIALECTS)('EnrollmentService on %s', (kind) => {
   let database: Awaited<ReturnType<typeof createMigratedDatabase>>;
   let service: EnrollmentService;
+  let twoFactor: TwoFactorRepository;
   const clock = new ManualClock(new Date('2026-03-01T08:00:10Z'));
   const user = { id: 0, username: 'erin' };
 
@@ -23,7 +24,8 @@ describe.each(TEST_DIALECTS)('EnrollmentService on %s', (kind) => {
     const inserted = await database.open.db.insertInto('users').values({ username: 'erin', email: null, password_hash: 'x' }).returning('id').executeTakeFirstOrThrow();
     user.id = inserted.id;
     const secretBox = new SecretBox([randomBytes(32)]);
-    service = new EnrollmentService({ db: database.open.db, clock, random: systemRandom, secretBox, config: { issuer: 'Production Crew' } });
+    twoFactor = new TwoFactorRepository(database.open.db, secretBox);
+    service = new EnrollmentService({ db: database.open.db, clock, random: systemRandom, twoFactor, config: { issuer: 'Production Crew' } });
   });
   afterAll(() => database.cleanup());
 
@@ -69,7 +71,7 @@ describe.each(TEST_DIALECTS)('EnrollmentService on %s', (kind) => {
     expect(hashes).toHaveLength(10);
     for (const c of codes) expect(stored.backup_codes).not.toContain(c);
     expect(await verifySecret(hashes[0]!, codes[0]!.replace('-', ''))).toBe(true);
-    expect(statusOf(await readTwoFactorRecord(database.open.db, user.id), clock.now().getTime())).toMatchObject({ enabled: true, backupCodesRemaining: 10 });
+    expect(statusOf(await twoFactor.findByUserId(user.id), clock.now().getTime())).toMatchObject({ enabled: true, backupCodesRemaining: 10 });
     await expect(service.begin(user)).rejects.toMatchObject({ code: 'two_factor_already_enabled', statusCode: 409 });
     await expect(service.confirm(user, code)).rejects.toMatchObject({ code: 'two_factor_already_enabled' });
   });

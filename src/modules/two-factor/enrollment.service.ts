@@ -3,15 +3,13 @@ import type { AppDb } from '../../db/database.ts';
 import { AppError } from '../../lib/app-error.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { RandomSource } from '../../lib/random.ts';
-import type { SecretBox } from '../../lib/secret-box.ts';
 import { recordSecurityEvent, type RequestMeta } from '../audit/security-events.ts';
 import { generateBackupCodes, hashBackupCodes } from './backup-codes.ts';
-import { claimTotpStep } from './claim-totp-step.ts';
 import { buildOtpauthUri, formatSecretForManualEntry } from './otpauth-uri.ts';
 import { renderQrSvg } from './qr-code.ts';
-import { classifySecondFactorInput } from './sign-in-verifier.ts';
-import { generateTotpSecret, verifyTotp } from './totp.ts';
-import { TwoFactorRepository } from './two-factor.repository.ts';
+import { classifySecondFactorInput } from './second-factor-input.ts';
+import { generateTotpSecret, TOTP_DRIFT_STEPS, verifyTotp } from './totp.ts';
+import type { TwoFactorRepository } from './two-factor.repository.ts';
 
 /** What the set-up page and POST /api/2fa/setup show: the secret three ways. */
 export interface EnrollmentDetails {
@@ -27,7 +25,8 @@ export interface EnrollmentDeps {
   db: AppDb;
   clock: Clock;
   random: RandomSource;
-  secretBox: SecretBox;
+  /** The app's one repository, built with the key ring (secrets are encrypted on the way in). */
+  twoFactor: TwoFactorRepository;
   config: Pick<Config, 'issuer'>;
 }
 
@@ -42,7 +41,7 @@ export class EnrollmentService {
 
   constructor(deps: EnrollmentDeps) {
     this.#deps = deps;
-    this.#repo = new TwoFactorRepository(deps.db, deps.secretBox);
+    this.#repo = deps.twoFactor;
   }
 
   /** Creates or replaces the not-yet-enabled secret (160 bits from the CSPRNG); 409 if 2FA is already enabled. */
@@ -68,21 +67,21 @@ export class EnrollmentService {
    * cannot be replayed.
    */
   async confirm(user: { id: number }, code: unknown, meta?: RequestMeta): Promise<string[]> {
-    // The same classifier as sign-in and step-up (R1/R8 in docs/SECURITY.md): junk is 400 before anything is read.
+    // The same classifier as sign-in and step-up: junk is 400 before anything is read.
     const input = classifySecondFactorInput(code, { acceptBackupCode: false });
     if (input.kind !== 'totp') throw new AppError('invalid_input', 'Enter the 6-digit code from your authenticator app.');
     const record = await this.#repo.findByUserId(user.id);
     if (!record) throw new AppError('two_factor_not_set_up');
     if (record.enabled) throw new AppError('two_factor_already_enabled');
     const now = this.#deps.clock.now();
-    const step = verifyTotp({ secret: this.#repo.revealSecret(record), code: input.code, at: now, window: 1, lastUsedStep: record.lastUsedTotpStep });
+    const step = verifyTotp({ secret: this.#repo.revealSecret(record), code: input.code, at: now, window: TOTP_DRIFT_STEPS, lastUsedStep: record.lastUsedTotpStep });
     if (step === null) throw new AppError('invalid_code');
-    const codes = generateBackupCodes(this.#deps.random, 10);
-    const hashes = await hashBackupCodes(codes);
+    const codes = generateBackupCodes(this.#deps.random);
+    const backupCodeHashes = await hashBackupCodes(codes);
     await this.#deps.db.transaction().execute(async (trx) => {
-      // RFC 6238 §5.2: record the accepted step first, by compare-and-swap, so the same code cannot be used again.
-      if (!(await claimTotpStep(trx, user.id, step, now.getTime()))) throw new AppError('invalid_code');
-      if (!(await this.#repo.markEnabled(user.id, record.storedSecret, hashes, now.getTime(), trx))) {
+      // One compare-and-swap: still this set-up, not yet enabled, and the step not accepted before (RFC 6238 §5.2), so the
+      // enrolment code cannot be used again and a concurrent second enable changes nothing.
+      if (!(await this.#repo.enable(user.id, { storedSecret: record.storedSecret, step, backupCodeHashes, nowMs: now.getTime() }, trx))) {
         throw new AppError('two_factor_not_set_up', 'The set-up changed meanwhile; start again.');
       }
       await recordSecurityEvent(trx, { userId: user.id, type: 'two_factor_enabled', meta, at: now });

@@ -1,12 +1,13 @@
 // Threat: hostile or broken input in the code field — null, arrays, objects, numbers, wrong lengths, letters, a 100 kB
 // string — used to crash the verifier (a 5xx), burn CPU (a KDF run per junk request), change state, or lock a victim out
-// with junk. Rule: such input is rejected as 'malformed' before any secret is touched, never throws and changes nothing;
+// with junk. Rule: such input is rejected as 'malformed' before any database work, never throws and changes nothing;
 // only plausible guesses (6 digits, or something that normalises to a backup code) are verified and counted toward the
 // lockout (NIST SP 800-63B §5.2.2 counts authentication attempts; OWASP ASVS 5.1.x input validation, 2.8.x).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMigratedDatabase, TEST_DIALECTS } from '../../../test/helpers/test-database.ts';
-import { countEvents, createEnabledUser, readRow, TEST_META, wrongCode } from './security-test-fixtures.ts';
-import { classifySecondFactorInput, secondFactorFailureToAppError, verifySecondFactor } from './sign-in-verifier.ts';
+import { countEvents, createEnabledUser, readTwoFactorRow, TEST_META, wrongCode } from '../../../test/helpers/two-factor-fixtures.ts';
+import { classifySecondFactorInput } from './second-factor-input.ts';
+import { verifySecondFactor } from './second-factor-pipeline.ts';
 
 const MALFORMED: unknown[] = [
   null,
@@ -52,31 +53,41 @@ describe.each(TEST_DIALECTS)('malformed codes on %s', (kind) => {
 
   it('never throws, never counts and never changes the row for malformed input', async () => {
     const user = await createEnabledUser(t.open.db);
-    const before = await readRow(t.open.db, user.userId);
+    const before = await readTwoFactorRow(t.open.db, user.userId);
     for (const input of MALFORMED) {
       const result = await verifySecondFactor(user.deps, user.userId, input, TEST_META);
       expect(result).toEqual({ ok: false, reason: 'malformed', counted: false });
-      expect(secondFactorFailureToAppError(result as Extract<typeof result, { ok: false }>).statusCode).toBe(400);
     }
-    expect(await readRow(t.open.db, user.userId)).toEqual(before);
+    expect(await readTwoFactorRow(t.open.db, user.userId)).toEqual(before);
     const events = await t.open.db.selectFrom('security_events').select('id').where('user_id', '=', user.userId).execute();
     expect(events).toHaveLength(0);
   });
 
   it('counts plausible wrong guesses: a wrong 6-digit code and a wrong backup-code-shaped string', async () => {
     const user = await createEnabledUser(t.open.db);
-    expect(await verifySecondFactor(user.deps, user.userId, wrongCode(user), TEST_META)).toMatchObject({ reason: 'invalid', counted: true, failuresRemaining: 9 });
+    expect(await verifySecondFactor(user.deps, user.userId, wrongCode(user, user.clock), TEST_META)).toMatchObject({ reason: 'invalid', counted: true, failuresRemaining: 9 });
     expect(await verifySecondFactor(user.deps, user.userId, 'zzzzz-zzzzz', TEST_META)).toMatchObject({ reason: 'invalid', counted: true, failuresRemaining: 8 });
-    expect((await readRow(t.open.db, user.userId))?.failedAttempts).toBe(2);
+    expect((await readTwoFactorRow(t.open.db, user.userId))?.reservedAttempts).toBe(2);
     expect(await countEvents(t.open.db, user.userId, 'two_factor_code_failed')).toBe(2);
   });
 
-  it('answers not_enabled (uncounted) for users without enabled 2FA, whatever the input', async () => {
+  it('answers not_enabled (uncounted) for users without enabled 2FA, whatever plausible code; junk is malformed first', async () => {
     const user = await createEnabledUser(t.open.db, { enabled: false });
-    for (const input of ['123456', null, user.backupCodes[0]]) {
+    for (const input of ['123456', user.backupCodes[0]]) {
       expect(await verifySecondFactor(user.deps, user.userId, input, TEST_META)).toEqual({ ok: false, reason: 'not_enabled', counted: false });
     }
+    // Input is classified before anything is read, so junk is malformed whoever sends it.
+    expect(await verifySecondFactor(user.deps, user.userId, null, TEST_META)).toEqual({ ok: false, reason: 'malformed', counted: false });
     expect(await verifySecondFactor(user.deps, 987_654, '123456', TEST_META)).toMatchObject({ reason: 'not_enabled' });
-    expect((await readRow(t.open.db, user.userId))?.failedAttempts).toBe(0);
+    expect((await readTwoFactorRow(t.open.db, user.userId))?.reservedAttempts).toBe(0);
+  });
+
+  it('malformed input reads nothing, so it answers the same during a lockout', async () => {
+    const user = await createEnabledUser(t.open.db);
+    for (let i = 0; i < 10; i++) await verifySecondFactor(user.deps, user.userId, wrongCode(user, user.clock, i), TEST_META);
+    expect(await verifySecondFactor(user.deps, user.userId, wrongCode(user, user.clock), TEST_META)).toMatchObject({ reason: 'locked' });
+    const before = await readTwoFactorRow(t.open.db, user.userId);
+    expect(await verifySecondFactor(user.deps, user.userId, 'abc', TEST_META)).toEqual({ ok: false, reason: 'malformed', counted: false });
+    expect(await readTwoFactorRow(t.open.db, user.userId)).toEqual(before);
   });
 });

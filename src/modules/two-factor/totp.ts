@@ -12,6 +12,8 @@ export const TOTP_SECRET_BYTES = 20;
 export const TOTP_PERIOD_SECONDS = 30;
 /** Digits in a code (RFC 4226 §5.3; what authenticator apps show). */
 export const TOTP_DIGITS = 6;
+/** Steps either side of now a code may come from, for clock drift (RFC 6238 §5.2 recommends at most one: ±30 s). */
+export const TOTP_DRIFT_STEPS = 1;
 
 /**
  * Generates a new shared secret of 160 random bits as 32 base32 characters (RFC 4226 §4 R6, pyotp-compatible).
@@ -68,7 +70,7 @@ export interface VerifyTotpOptions {
   code: string;
   /** The verifier's current time (inject a Clock). */
   at: Date;
-  /** Steps accepted either side of now for clock drift (RFC 6238 §5.2); default 1, i.e. ±30 s. */
+  /** Steps accepted either side of now for clock drift (RFC 6238 §5.2); default TOTP_DRIFT_STEPS (±30 s). */
   window?: number;
   /** The last step accepted for this user; no step <= it is accepted again (RFC 6238 §5.2). */
   lastUsedStep?: number | null;
@@ -82,7 +84,7 @@ const SIX_DIGITS = /^[0-9]{6}$/;
  * record the returned step (compare-and-swap) before treating the sign-in as verified.
  * @example const step = verifyTotp({ secret, code, at: clock.now(), lastUsedStep: row.lastUsedTotpStep });
  */
-export function verifyTotp({ secret, code, at, window = 1, lastUsedStep = null }: VerifyTotpOptions): number | null {
+export function verifyTotp({ secret, code, at, window = TOTP_DRIFT_STEPS, lastUsedStep = null }: VerifyTotpOptions): number | null {
   if (!Number.isInteger(window) || window < 0 || window > 10) throw new TypeError('TOTP window must be an integer in 0..10');
   if (typeof code !== 'string' || !SIX_DIGITS.test(code)) return null;
   const key = typeof secret === 'string' ? decodeBase32(secret) : secret;

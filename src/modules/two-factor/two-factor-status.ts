@@ -1,5 +1,5 @@
 import { isLocked } from './account-lockout.ts';
-import type { TwoFactorRecord } from './two-factor.repository.ts';
+import type { TwoFactorRecord } from './two-factor-record.ts';
 
 /**
  * A user's two-factor state as the pages, GET /api/2fa/status, /api/me and `crew 2fa status` show it (never the secret).

@@ -1,23 +1,8 @@
-import type { AppDb } from '../../db/database.ts';
-import { parseDbTimestamp } from '../../lib/db-timestamp.ts';
+import type { SelectQueryBuilder } from 'kysely';
+import type { AppDb, Database } from '../../db/database.ts';
 import { SecretBox } from '../../lib/secret-box.ts';
-import { parseBackupCodeHashes } from './consume-backup-code.ts';
-
-/** A user's two_factor_auth row, decoded (the secret stays as stored until {@link TwoFactorRepository.revealSecret}). */
-export interface TwoFactorRecord {
-  id: number;
-  userId: number;
-  /** The stored value: an encryption envelope, or a plain base32 secret left by the earlier Flask app. */
-  storedSecret: string;
-  enabled: boolean;
-  /** argon2id hashes of the unused backup codes (legacy entries in other formats are left out: they can never match). */
-  backupCodeHashes: string[];
-  createdAt: Date | null;
-  lastUsedTotpStep: number | null;
-  failedAttempts: number;
-  lockedUntilMs: number | null;
-  lockoutCount: number;
-}
+import { reservationUpdate } from './account-lockout.ts';
+import { decodeTwoFactorRow, TWO_FACTOR_COLUMNS, type TwoFactorRecord } from './two-factor-record.ts';
 
 /**
  * A legacy plain base32 secret (normally 32 characters, 160 bits), maybe lowercase or padded; 16–128 characters, the
@@ -25,50 +10,32 @@ export interface TwoFactorRecord {
  */
 const LEGACY_SECRET = /^[A-Za-z2-7]{16,128}=*$/;
 
-/** Reads a user's two_factor_auth row, decoded, or null when the user never started set-up (needs no key ring). */
-export async function readTwoFactorRecord(db: AppDb, userId: number): Promise<TwoFactorRecord | null> {
-  const row = await db
-    .selectFrom('two_factor_auth')
-    .select(['id', 'user_id', 'secret', 'enabled', 'backup_codes', 'created_at', 'last_used_totp_step', 'failed_attempts', 'locked_until_ms', 'lockout_count'])
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  if (!row) return null;
-  return {
-    id: Number(row.id),
-    userId: Number(row.user_id),
-    storedSecret: row.secret,
-    // SQLite answers 0/1, PostgreSQL false/true.
-    enabled: Boolean(Number(row.enabled)),
-    backupCodeHashes: parseBackupCodeHashes(row.backup_codes),
-    // Legacy rows may hold any timestamp text; an unreadable one shows as unknown instead of failing the page.
-    createdAt: parseDbTimestamp(row.created_at),
-    lastUsedTotpStep: row.last_used_totp_step === null ? null : Number(row.last_used_totp_step),
-    failedAttempts: Number(row.failed_attempts ?? 0),
-    lockedUntilMs: row.locked_until_ms === null ? null : Number(row.locked_until_ms),
-    lockoutCount: Number(row.lockout_count ?? 0),
-  };
-}
+/** The counters a verified code resets: the owner has shown up, so the lockout doubling starts over (our documented choice). */
+const RESET_COUNTERS = { failed_attempts: 0, lockout_count: 0, locked_until_ms: null } as const;
 
 /**
- * Reads and writes the two_factor_auth row; secrets are encrypted with SecretBox on the way in (OWASP ASVS 6.2.x)
- * and decrypted only on request.
- * @example const record = await new TwoFactorRepository(db, secretBox).findByUserId(user.id);
+ * The only home of SQL on the two_factor_auth table: every read decodes through {@link decodeTwoFactorRow}, every
+ * write that races is a single compare-and-swap statement. Secrets are encrypted with SecretBox on the way in (OWASP
+ * ASVS 6.2.x) and decrypted only on request. Built once per app (or per CLI command), never per call.
+ * @example const twoFactor = new TwoFactorRepository(db, secretBox); const record = await twoFactor.findByUserId(user.id);
  */
 export class TwoFactorRepository {
+  /** `secretBox` may be left out where no secret is ever read or written (operator status and reset). */
   constructor(
     private readonly db: AppDb,
-    private readonly secretBox: SecretBox,
+    private readonly secretBox?: SecretBox,
   ) {}
 
-  /** Reads a user's row, or null when the user never started set-up. */
-  findByUserId(userId: number): Promise<TwoFactorRecord | null> {
-    return readTwoFactorRecord(this.db, userId);
+  /** Reads a user's row, or null when the user never started set-up (needs no key ring). */
+  async findByUserId(userId: number): Promise<TwoFactorRecord | null> {
+    const row = await this.db.selectFrom('two_factor_auth').select(TWO_FACTOR_COLUMNS).where('user_id', '=', userId).executeTakeFirst();
+    return row ? decodeTwoFactorRow(row) : null;
   }
 
   /** Returns the base32 secret: decrypts an envelope, or accepts a legacy plain base32 secret; throws on anything else. */
   revealSecret(record: Pick<TwoFactorRecord, 'storedSecret'>): string {
     const stored = record.storedSecret;
-    if (SecretBox.isEnvelope(stored)) return this.secretBox.decrypt(stored);
+    if (SecretBox.isEnvelope(stored)) return this.#box().decrypt(stored);
     if (LEGACY_SECRET.test(stored)) return stored.replace(/=+$/, '').toUpperCase();
     throw new Error('two_factor_auth.secret is neither an encryption envelope nor a base32 secret');
   }
@@ -78,32 +45,142 @@ export class TwoFactorRepository {
    * nothing) when 2FA is already enabled for the user.
    */
   async savePendingSecret(userId: number, secretBase32: string, nowMs: number): Promise<boolean> {
-    const secret = this.secretBox.encrypt(secretBase32);
+    const secret = this.#box().encrypt(secretBase32);
     const result = await this.db
       .insertInto('two_factor_auth')
       .values({ user_id: userId, secret, enabled: 0, backup_codes: null, last_used_totp_step: null, updated_at_ms: nowMs })
       .onConflict((oc) =>
-        oc
-          .column('user_id')
-          .doUpdateSet({ secret, backup_codes: null, last_used_totp_step: null, updated_at_ms: nowMs })
-          .where('two_factor_auth.enabled', '=', 0),
+        oc.column('user_id').doUpdateSet({ secret, backup_codes: null, last_used_totp_step: null, updated_at_ms: nowMs }).where('two_factor_auth.enabled', '=', 0),
       )
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
   /**
-   * Sets enabled and stores the backup-code hashes, but only if the row still holds `storedSecret` and is not enabled
-   * (compare-and-swap against a concurrent set-up); returns whether it did. Pass a transaction as `db` to combine.
+   * Enables 2FA in one compare-and-swap: only if the row still holds `storedSecret`, is not enabled, and `step` is newer
+   * than the last accepted one (RFC 6238 §5.2: the enrolment code cannot be used again); stores the backup-code hashes.
+   * Pass a transaction as `db` to combine it with the audit row.
    */
-  async markEnabled(userId: number, storedSecret: string, backupCodeHashes: readonly string[], nowMs: number, db: AppDb = this.db): Promise<boolean> {
+  async enable(userId: number, change: { storedSecret: string; step: number; backupCodeHashes: readonly string[]; nowMs: number }, db: AppDb = this.db): Promise<boolean> {
     const result = await db
       .updateTable('two_factor_auth')
-      .set({ enabled: 1, backup_codes: JSON.stringify(backupCodeHashes), failed_attempts: 0, updated_at_ms: nowMs })
+      .set({ enabled: 1, backup_codes: JSON.stringify(change.backupCodeHashes), last_used_totp_step: change.step, ...RESET_COUNTERS, updated_at_ms: change.nowMs })
       .where('user_id', '=', userId)
       .where('enabled', '=', 0)
-      .where('secret', '=', storedSecret)
+      .where('secret', '=', change.storedSecret)
+      .where((eb) => eb.or([eb('last_used_totp_step', 'is', null), eb('last_used_totp_step', '<', change.step)]))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
+
+  /**
+   * Counts one attempt before anything is verified, in ONE statement (see reservationUpdate in account-lockout.ts) that
+   * also returns the row as it left it; undefined when the user has no enabled 2FA. Read the answer with
+   * reserveAccountAttempt (second-factor-pipeline.ts), never directly.
+   */
+  reserveAttempt(userId: number, nowMs: number) {
+    return this.db
+      .updateTable('two_factor_auth')
+      .set(reservationUpdate(nowMs))
+      .where('user_id', '=', userId)
+      .where('enabled', '=', 1)
+      .returning(TWO_FACTOR_COLUMNS)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Gives back a reservation whose code was never verified (its secret could not be decrypted: an operator error), so
+   * a broken key ring locks nobody out: one slot back, or the lock it imposed lifted if it is still the one in force.
+   */
+  async releaseAttempt(userId: number, attempt: { attemptNumber: number; imposedLockUntilMs: number | null }, nowMs: number): Promise<void> {
+    let query = this.db.updateTable('two_factor_auth').where('user_id', '=', userId);
+    if (attempt.imposedLockUntilMs !== null) {
+      query = query
+        .set((eb) => ({ failed_attempts: attempt.attemptNumber - 1, locked_until_ms: null, lockout_count: eb('lockout_count', '-', 1), updated_at_ms: nowMs }))
+        .where('locked_until_ms', '=', attempt.imposedLockUntilMs);
+    } else {
+      query = query.set((eb) => ({ failed_attempts: eb('failed_attempts', '-', 1), updated_at_ms: nowMs })).where('failed_attempts', '>=', 1);
+    }
+    await query.execute();
+  }
+
+  /**
+   * Records `step` as the last accepted TOTP time step by compare-and-swap, so a code is accepted at most once across
+   * every app instance (RFC 6238 §5.2, OWASP ASVS 2.8.4), and in the same statement resets the attempt counters.
+   * Returns false, changing nothing, when this or a later step was already accepted (a replay).
+   */
+  async claimTotpStep(userId: number, step: number, nowMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('two_factor_auth')
+      .set({ last_used_totp_step: step, ...RESET_COUNTERS, updated_at_ms: nowMs })
+      .where('user_id', '=', userId)
+      .where((eb) => eb.or([eb('last_used_totp_step', 'is', null), eb('last_used_totp_step', '<', step)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Replaces the stored backup-code list by `remaining` only if it still is exactly `storedBefore` (compare-and-swap,
+   * NIST SP 800-63B §5.1.2.2: a look-up secret is used successfully once), resetting the attempt counters in the same
+   * statement; false when another request changed the list first.
+   */
+  async claimBackupCode(userId: number, storedBefore: string, remaining: readonly string[], nowMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('two_factor_auth')
+      .set({ backup_codes: JSON.stringify(remaining), ...RESET_COUNTERS, updated_at_ms: nowMs })
+      .where('user_id', '=', userId)
+      .where('backup_codes', '=', storedBefore)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** The stored backup_codes text as it is now (after a lost compare-and-swap), or null. */
+  async readStoredBackupCodes(userId: number): Promise<string | null> {
+    const row = await this.db.selectFrom('two_factor_auth').select('backup_codes').where('user_id', '=', userId).executeTakeFirst();
+    return row?.backup_codes ?? null;
+  }
+
+  /** When the user's lockout ends (null when none was ever imposed or the row is gone); a lock may have ended already. */
+  async readLockedUntilMs(userId: number): Promise<number | null> {
+    const row = await this.db.selectFrom('two_factor_auth').select('locked_until_ms').where('user_id', '=', userId).executeTakeFirst();
+    return row?.locked_until_ms === null || row?.locked_until_ms === undefined ? null : Number(row.locked_until_ms);
+  }
+
+  /** Overwrites the backup-code hashes in one write, so every old code stops working (any in-flight claim on them loses). */
+  async replaceBackupCodes(userId: number, hashes: readonly string[], nowMs: number): Promise<void> {
+    await this.db.updateTable('two_factor_auth').set({ backup_codes: JSON.stringify(hashes), updated_at_ms: nowMs }).where('user_id', '=', userId).execute();
+  }
+
+  /** Deletes the row (secret, backup-code hashes, counters and any lockout); returns whether there was one. */
+  async delete(userId: number): Promise<boolean> {
+    const result = await this.db.deleteFrom('two_factor_auth').where('user_id', '=', userId).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  #box(): SecretBox {
+    if (!this.secretBox) throw new TypeError('this TwoFactorRepository was built without a key ring');
+    return this.secretBox;
+  }
+}
+
+/**
+ * Adds the user's two_factor_auth row (LEFT JOIN on users.id) to a read of a session and its user, so a signed-in
+ * request costs one query; read the result back with twoFactorFromJoin (two-factor-record.ts).
+ * @example db.selectFrom('sessions').innerJoin('users', 'users.id', 'sessions.user_id').select([…]).$call(joinTwoFactorRow)
+ */
+export function joinTwoFactorRow<O>(qb: SelectQueryBuilder<Database, 'sessions' | 'users', O>) {
+  return qb
+    .leftJoin('two_factor_auth as tfa', 'tfa.user_id', 'users.id')
+    .select([
+      'tfa.id as tfa_id',
+      'tfa.user_id as tfa_user_id',
+      'tfa.secret as tfa_secret',
+      'tfa.enabled as tfa_enabled',
+      'tfa.backup_codes as tfa_backup_codes',
+      'tfa.created_at as tfa_created_at',
+      'tfa.last_used_totp_step as tfa_last_used_totp_step',
+      'tfa.failed_attempts as tfa_failed_attempts',
+      'tfa.locked_until_ms as tfa_locked_until_ms',
+      'tfa.lockout_count as tfa_lockout_count',
+    ]);
 }

@@ -14,7 +14,8 @@ export interface User {
 
 type UserRow = { id: number; username: string; email: string | null; role: string; created_at: Date | string };
 
-function toUser(row: UserRow): User {
+/** Decodes a users row (as selected by this repository or by a join that reads the same columns) into a User. */
+export function toUser(row: UserRow): User {
   return { id: Number(row.id), username: row.username, email: row.email, role: row.role, createdAt: parseDbTimestamp(row.created_at) };
 }
 
