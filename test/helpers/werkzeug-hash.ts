@@ -1,31 +1,49 @@
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
-// What Werkzeug's generate_password_hash stores (werkzeug/security.py, _hash_internal), computed by Python's hashlib so
-// the expected values are independent of our TypeScript: `<method>$<salt>$<hex>`, salt used as UTF-8 text, pbkdf2 of
-// digest size, scrypt with dklen 64 and maxmem 132·N·r·p.
-const PYTHON = `
-import hashlib, sys
-password, method, salt = sys.argv[1:4]
-kind, *params = method.split(':')
-if kind == 'pbkdf2':
-    digest, iterations = params
-    value = hashlib.pbkdf2_hmac(digest, password.encode('utf-8'), salt.encode('utf-8'), int(iterations)).hex()
-elif kind == 'scrypt':
-    n, r, p = map(int, params)
-    value = hashlib.scrypt(password.encode('utf-8'), salt=salt.encode('utf-8'), n=n, r=r, p=p, maxmem=132 * n * r * p, dklen=64).hex()
-else:
-    raise SystemExit('unknown method ' + method)
-print(method + '$' + salt + '$' + value)
-`;
+/** /usr/bin/python3: Debian's, with python3-werkzeug 2.2.2, python3-flask-sqlalchemy, python3-pyotp and python3-psycopg2. */
+export const DEBIAN_PYTHON = '/usr/bin/python3';
+const VECTORS = fileURLToPath(new URL('../fixtures/flask/werkzeug_vectors.py', import.meta.url));
+
+/** What test/fixtures/flask/werkzeug_vectors.py answers. */
+export interface WerkzeugAnswer {
+  werkzeug: string;
+  hash: string[];
+  check: boolean[];
+  documented: string[];
+}
+
+/** One request to werkzeug: hashes to make `[password, method, salt]`, checks to run `[pwhash, password]`. */
+export interface WerkzeugRequest {
+  hash?: Array<[password: string, method: string, salt: string]>;
+  check?: Array<[pwhash: string, password: string]>;
+  documented?: Array<[password: string, method: string, salt: string]>;
+}
 
 /**
- * A Werkzeug password hash computed by /usr/bin/python3 (hashlib only; Debian package `python3`), e.g.
- * werkzeugHash('pw', 'pbkdf2:sha256:1000', 'NaClNaClNaClNaCl').
+ * Asks the real werkzeug (Debian's python3-werkzeug 2.2.2, run by /usr/bin/python3) in one process: hashes made by
+ * werkzeug's own `_hash_internal` (scrypt, which 2.2.2 predates, by werkzeug 3's documented algorithm) and verdicts of
+ * its `check_password_hash`, so expected values never come from our TypeScript.
+ */
+export function askWerkzeug(request: WerkzeugRequest): WerkzeugAnswer {
+  try {
+    const out = execFileSync(DEBIAN_PYTHON, ['-B', VECTORS], {
+      input: JSON.stringify(request),
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8' },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 120_000,
+    });
+    return JSON.parse(out) as WerkzeugAnswer;
+  } catch (error) {
+    throw new Error(`asking werkzeug needs /usr/bin/python3 with Debian's python3-werkzeug: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * A werkzeug password hash of `password` with `method` and a fixed `salt` (use '' for `plain` and the unsalted forms),
+ * e.g. werkzeugHash('pw', 'pbkdf2:sha256:1000', 'NaClNaClNaClNaCl') or werkzeugHash('pw', 'sha256', 'NaCl').
  */
 export function werkzeugHash(password: string, method: string, salt: string): string {
-  try {
-    return execFileSync('/usr/bin/python3', ['-c', PYTHON, password, method, salt], { encoding: 'utf8' }).trim();
-  } catch (error) {
-    throw new Error(`computing a Werkzeug test vector needs /usr/bin/python3 (Debian package python3): ${(error as Error).message}`);
-  }
+  return askWerkzeug({ hash: [[password, method, salt]] }).hash[0]!;
 }
