@@ -39,10 +39,10 @@ export interface FlaskUserRecord {
 /** The JSON the generator writes beside the database. */
 export interface FlaskPlaintexts {
   generator: { werkzeug: string; flaskSqlalchemy: string; sqlalchemy: string; pyotp: string; flask: string };
-  options: { users: number; seed: number; caseClash: boolean; bulk: boolean; realisticCost: boolean; recordLimit: number };
+  options: { users: number; seed: number; caseClash: boolean; bulk: boolean; realisticCost: boolean; recordLimit: number | null };
   tables: string[];
-  /** Rows in the database (deleted users excluded); `recorded` users are in `users`. */
-  counts: { users: number; twoFactor: { enabled: number; pending: number; disabled: number }; planned: number; recorded: number };
+  /** Rows in the database; `ids` is the highest user id (deleted users leave gaps); `recorded` users are in `users`. */
+  counts: { users: number; twoFactor: { enabled: number; pending: number; disabled: number }; ids: number; recorded: number };
   /** With `caseClash`: the ids of the two users whose names differ only by case. */
   caseClash: [number, number] | null;
   users: FlaskUserRecord[];
@@ -50,7 +50,7 @@ export interface FlaskPlaintexts {
 
 /** Options of {@link makeFlaskDatabase}; see make_database.py for what each covers. */
 export interface FlaskDatabaseOptions {
-  /** Users to create (at least one per hash format, 19); default 40. */
+  /** Users in the `user` table, besides the case clash (at least one per hash format, 19); default 40. */
   users?: number;
   seed?: number;
   /** Add a user whose name differs from the first one's only by case. */
