@@ -8,6 +8,8 @@ import { isLegacyPasswordHash, parseWerkzeugHash, verifyWerkzeugHash, WERKZEUG_D
 // comes from the real werkzeug (Debian's python3-werkzeug 2.2.2 via /usr/bin/python3), or for scrypt, which 2.2.2
 // predates, from hashlib following werkzeug 3's documented algorithm — never from this module.
 
+// Python runs and key derivations; generous timeouts for a loaded shared machine (no test asserts a time).
+const SLOW = 600_000;
 const NON_ASCII = 'pässwörd ✓ 123';
 const LONG = `${'Grüße aus Köln, 東京 und 🎬 — '.repeat(3)}!`; // over 72 bytes: bcrypt would silently cut it; werkzeug does not
 const PASSWORDS = ['correct horse battery', NON_ASCII, LONG, 'pa$$word'];
@@ -45,14 +47,14 @@ const madeFor = (password: string, format: number): string => made.hash[PASSWORD
 
 beforeAll(() => {
   made = askWerkzeug({ hash: PASSWORDS.concat(BACKUP_CODE).flatMap((password) => FORMATS.map(([method, salt]) => [password, method, salt] as [string, string, string])) });
-}, 120_000);
+}, SLOW);
 
 describe('werkzeug hashes made by werkzeug itself', () => {
   it('come from the installed werkzeug 2.2 (which still writes the pre-2.3 forms)', () => {
     expect(made.werkzeug).toMatch(/^2\.2\./);
     expect(madeFor(NON_ASCII, FORMATS.findIndex(([m, s]) => m === 'sha256' && s !== ''))).toMatch(/^sha256\$gR7abc9XyZk2mQ4t\$[0-9a-f]{64}$/);
     expect(madeFor('pa$$word', FORMATS.length - 1)).toBe('plain$$pa$$word');
-  });
+  }, SLOW);
 
   it.each(FORMATS.map(([method, salt], index) => ({ method, salt, index })))('verify in the $method format (salt "$salt"): right secret true, others false', async ({ index }) => {
     const checks: Array<[stored: string, secret: string, expected: boolean]> = PASSWORDS.map((password) => [madeFor(password, index), password, true]);
@@ -63,7 +65,7 @@ describe('werkzeug hashes made by werkzeug itself', () => {
     expect(checks.every(([hash]) => isLegacyPasswordHash(hash))).toBe(true);
     const results = await Promise.all(checks.map(([hash, secret]) => verifySecret(hash, secret)));
     expect(results.map((ok, i) => `${checks[i]![0]} / ${checks[i]![1]} → ${ok}`)).toEqual(checks.map(([hash, secret, ok]) => `${hash} / ${secret} → ${ok}`));
-  });
+  }, SLOW);
 
   it('names each format for reports', () => {
     const formats = FORMATS.map((_, index) => parseWerkzeugHash(madeFor(NON_ASCII, index))?.format);
@@ -73,7 +75,7 @@ describe('werkzeug hashes made by werkzeug itself', () => {
       'salted md5', 'salted sha1', 'salted sha224', 'salted sha256', 'salted sha384', 'salted sha512', 'salted sha3_512', 'salted blake2s',
       'unsalted md5', 'unsalted sha1', 'unsalted sha256', 'plain',
     ]);
-  });
+  }, SLOW);
 });
 
 describe('werkzeug hashes: agreement with werkzeug check_password_hash', () => {
@@ -101,7 +103,7 @@ describe('werkzeug hashes: agreement with werkzeug check_password_hash', () => {
     const ours = await Promise.all(cases.map(([stored, password]) => verifyWerkzeugHash(stored, password)));
     expect(ours.map((ok, i) => `${cases[i]![0].slice(0, 40)} / ${cases[i]![1]} → ${ok}`)).toEqual(werkzeug.map((ok, i) => `${cases[i]![0].slice(0, 40)} / ${cases[i]![1]} → ${ok}`));
     expect(werkzeug.filter(Boolean).length).toBeGreaterThanOrEqual(9); // the corpus holds real matches, not only refusals
-  });
+  }, SLOW);
 
   it('reads a count-less pbkdf2 hash with every default werkzeug has shipped (it always wrote the count, but checks without one)', async () => {
     expect(WERKZEUG_DEFAULT_PBKDF2_ITERATIONS).toEqual([1_000_000, 600_000, 260_000, 150_000, 50_000, 1_000]);
@@ -111,11 +113,11 @@ describe('werkzeug hashes: agreement with werkzeug check_password_hash', () => {
     }
     expect(await verifyWerkzeugHash(`pbkdf2:sha1$salt$${pbkdf2Sync('pw', 'salt', 1_000, 20, 'sha1').toString('hex')}`, 'px')).toBe(false);
     expect(await verifyWerkzeugHash(`pbkdf2:sha1$salt$${pbkdf2Sync('pw', 'salt', 2_000, 20, 'sha1').toString('hex')}`, 'pw')).toBe(false);
-  });
+  }, SLOW);
 
   it('follows the documented algorithm that made the scrypt vectors: it gives werkzeug 2.2.2’s own values for the formats 2.2.2 makes', () => {
     const inputs: Array<[string, string, string]> = [[NON_ASCII, 'pbkdf2:sha512:1000', 'sälz€'], [LONG, 'sha256', 'NaCl'], [LONG, 'md5', ''], [NON_ASCII, 'plain', '']];
     const answer = askWerkzeug({ hash: inputs, documented: inputs });
     expect(answer.hash.map((stored) => stored.slice(stored.indexOf('$', stored.indexOf('$') + 1) + 1))).toEqual(answer.documented);
-  });
+  }, SLOW);
 });

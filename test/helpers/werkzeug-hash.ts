@@ -32,7 +32,7 @@ export function askWerkzeug(request: WerkzeugRequest): WerkzeugAnswer {
       encoding: 'utf8',
       env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8' },
       maxBuffer: 64 * 1024 * 1024,
-      timeout: 120_000,
+      timeout: 600_000,
     });
     return JSON.parse(out) as WerkzeugAnswer;
   } catch (error) {
