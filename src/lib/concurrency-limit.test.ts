@@ -77,6 +77,18 @@ describe('kdfConcurrencyLimit: the cap on argon2id, PBKDF2 and scrypt', () => {
     expect(kdfConcurrencyLimit.max).toBe(availableParallelism());
   });
 
+  it('serves waiting callers in arrival order', async () => {
+    const gates = Array.from({ length: kdfConcurrencyLimit.max * 2 + 1 }, () => deferred());
+    const startedOrder: number[] = [];
+    const all = Promise.all(gates.map((gate, i) => kdfConcurrencyLimit.run(() => (startedOrder.push(i), gate.promise))));
+    for (const [i, gate] of gates.entries()) {
+      expect(startedOrder).toEqual(Array.from({ length: Math.min(i + kdfConcurrencyLimit.max, gates.length) }, (_, k) => k));
+      gate.resolve();
+      await nextTurn();
+    }
+    await all;
+  });
+
   it('never lets more key derivations run than the cap, queues the rest, and finishes them all', async () => {
     const stored = await hashSecret('correct horse');
     const pbkdf2 = 'pbkdf2:sha256:1000$NaClNaClNaClNaCl$cb002f12393f1f92ff9c72055c62925d06756c18e7069077f7e167fdc769160f';
