@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 /** /usr/bin/python3: Debian's, with python3-werkzeug 2.2.2, python3-flask-sqlalchemy, python3-pyotp and python3-psycopg2. */
 export const DEBIAN_PYTHON = '/usr/bin/python3';
@@ -20,30 +21,38 @@ export interface WerkzeugRequest {
   documented?: Array<[password: string, method: string, salt: string]>;
 }
 
+const SPAWN = {
+  encoding: 'utf8',
+  env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8' },
+  maxBuffer: 64 * 1024 * 1024,
+  timeout: 600_000, // generous: a loaded shared machine can starve Python for minutes
+} as const;
+const failure = (error: unknown) => new Error(`asking werkzeug needs /usr/bin/python3 with Debian's python3-werkzeug: ${(error as Error).message}`, { cause: error });
+
 /**
  * Asks the real werkzeug (Debian's python3-werkzeug 2.2.2, run by /usr/bin/python3) in one process: hashes made by
  * werkzeug's own `_hash_internal` (scrypt, which 2.2.2 predates, by werkzeug 3's documented algorithm) and verdicts of
  * its `check_password_hash`, so expected values never come from our TypeScript.
  */
-export function askWerkzeug(request: WerkzeugRequest): WerkzeugAnswer {
+export async function askWerkzeug(request: WerkzeugRequest): Promise<WerkzeugAnswer> {
   try {
-    const out = execFileSync(DEBIAN_PYTHON, ['-B', VECTORS], {
-      input: JSON.stringify(request),
-      encoding: 'utf8',
-      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8' },
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 600_000,
-    });
-    return JSON.parse(out) as WerkzeugAnswer;
+    const child = promisify(execFile)(DEBIAN_PYTHON, ['-B', VECTORS], SPAWN);
+    child.child.stdin!.end(JSON.stringify(request));
+    return JSON.parse((await child).stdout) as WerkzeugAnswer;
   } catch (error) {
-    throw new Error(`asking werkzeug needs /usr/bin/python3 with Debian's python3-werkzeug: ${(error as Error).message}`);
+    throw failure(error);
   }
 }
 
 /**
  * A werkzeug password hash of `password` with `method` and a fixed `salt` (use '' for `plain` and the unsalted forms),
- * e.g. werkzeugHash('pw', 'pbkdf2:sha256:1000', 'NaClNaClNaClNaCl') or werkzeugHash('pw', 'sha256', 'NaCl').
+ * made synchronously by the real werkzeug, e.g. werkzeugHash('pw', 'pbkdf2:sha256:1000', 'NaClNaClNaClNaCl').
  */
 export function werkzeugHash(password: string, method: string, salt: string): string {
-  return askWerkzeug({ hash: [[password, method, salt]] }).hash[0]!;
+  try {
+    const out = execFileSync(DEBIAN_PYTHON, ['-B', VECTORS], { ...SPAWN, input: JSON.stringify({ hash: [[password, method, salt]] }) });
+    return (JSON.parse(out) as WerkzeugAnswer).hash[0]!;
+  } catch (error) {
+    throw failure(error);
+  }
 }
