@@ -1,31 +1,58 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
-// What Werkzeug's generate_password_hash stores (werkzeug/security.py, _hash_internal), computed by Python's hashlib so
-// the expected values are independent of our TypeScript: `<method>$<salt>$<hex>`, salt used as UTF-8 text, pbkdf2 of
-// digest size, scrypt with dklen 64 and maxmem 132·N·r·p.
-const PYTHON = `
-import hashlib, sys
-password, method, salt = sys.argv[1:4]
-kind, *params = method.split(':')
-if kind == 'pbkdf2':
-    digest, iterations = params
-    value = hashlib.pbkdf2_hmac(digest, password.encode('utf-8'), salt.encode('utf-8'), int(iterations)).hex()
-elif kind == 'scrypt':
-    n, r, p = map(int, params)
-    value = hashlib.scrypt(password.encode('utf-8'), salt=salt.encode('utf-8'), n=n, r=r, p=p, maxmem=132 * n * r * p, dklen=64).hex()
-else:
-    raise SystemExit('unknown method ' + method)
-print(method + '$' + salt + '$' + value)
-`;
+/** /usr/bin/python3: Debian's, with python3-werkzeug 2.2.2, python3-flask-sqlalchemy, python3-pyotp and python3-psycopg2. */
+export const DEBIAN_PYTHON = '/usr/bin/python3';
+const VECTORS = fileURLToPath(new URL('../fixtures/flask/werkzeug_vectors.py', import.meta.url));
+
+/** What test/fixtures/flask/werkzeug_vectors.py answers. */
+export interface WerkzeugAnswer {
+  werkzeug: string;
+  hash: string[];
+  check: boolean[];
+  documented: string[];
+}
+
+/** One request to werkzeug: hashes to make `[password, method, salt]`, checks to run `[pwhash, password]`. */
+export interface WerkzeugRequest {
+  hash?: Array<[password: string, method: string, salt: string]>;
+  check?: Array<[pwhash: string, password: string]>;
+  documented?: Array<[password: string, method: string, salt: string]>;
+}
+
+const SPAWN = {
+  encoding: 'utf8',
+  env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8' },
+  maxBuffer: 64 * 1024 * 1024,
+  timeout: 600_000, // generous: a loaded shared machine can starve Python for minutes
+} as const;
+const failure = (error: unknown) => new Error(`asking werkzeug needs /usr/bin/python3 with Debian's python3-werkzeug: ${(error as Error).message}`, { cause: error });
 
 /**
- * A Werkzeug password hash computed by /usr/bin/python3 (hashlib only; Debian package `python3`), e.g.
- * werkzeugHash('pw', 'pbkdf2:sha256:1000', 'NaClNaClNaClNaCl').
+ * Asks the real werkzeug (Debian's python3-werkzeug 2.2.2, run by /usr/bin/python3) in one process: hashes made by
+ * werkzeug's own `_hash_internal` (scrypt, which 2.2.2 predates, by werkzeug 3's documented algorithm) and verdicts of
+ * its `check_password_hash`, so expected values never come from our TypeScript.
+ */
+export async function askWerkzeug(request: WerkzeugRequest): Promise<WerkzeugAnswer> {
+  try {
+    const child = promisify(execFile)(DEBIAN_PYTHON, ['-B', VECTORS], SPAWN);
+    child.child.stdin!.end(JSON.stringify(request));
+    return JSON.parse((await child).stdout) as WerkzeugAnswer;
+  } catch (error) {
+    throw failure(error);
+  }
+}
+
+/**
+ * A werkzeug password hash of `password` with `method` and a fixed `salt` (use '' for `plain` and the unsalted forms),
+ * made synchronously by the real werkzeug, e.g. werkzeugHash('pw', 'pbkdf2:sha256:1000', 'NaClNaClNaClNaCl').
  */
 export function werkzeugHash(password: string, method: string, salt: string): string {
   try {
-    return execFileSync('/usr/bin/python3', ['-c', PYTHON, password, method, salt], { encoding: 'utf8' }).trim();
+    const out = execFileSync(DEBIAN_PYTHON, ['-B', VECTORS], { ...SPAWN, input: JSON.stringify({ hash: [[password, method, salt]] }) });
+    return (JSON.parse(out) as WerkzeugAnswer).hash[0]!;
   } catch (error) {
-    throw new Error(`computing a Werkzeug test vector needs /usr/bin/python3 (Debian package python3): ${(error as Error).message}`);
+    throw failure(error);
   }
 }

@@ -1,7 +1,7 @@
 import type { AppDb } from '../../db/database.ts';
 import { AppError } from '../../lib/app-error.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { dummyHash, hashSecret, isLegacyPasswordHash, verifySecret } from '../../lib/password-hash.ts';
+import { dummyHash, hashSecret, needsRehash, verifySecret } from '../../lib/password-hash.ts';
 import { recordSecurityEvent, type RequestMeta } from '../audit/security-events.ts';
 import { checkPassword } from './password-policy.ts';
 import { normalizeUsername } from './username.ts';
@@ -70,9 +70,9 @@ export class UsersService {
       await recordSecurityEvent(this.#db, { userId: found?.user.id ?? null, type: 'sign_in_failed', meta, at: this.#clock.now() });
       return null;
     }
-    // OWASP Password Storage Cheat Sheet ("upgrade on login"): a Werkzeug hash adopted from the Flask app is replaced by
-    // argon2id now that the plain password is at hand; the compare-and-swap leaves a concurrent change of the hash alone.
-    if (isLegacyPasswordHash(found.passwordHash)) await this.#repo.replacePasswordHash(found.user.id, found.passwordHash, await hashSecret(password));
+    // OWASP Password Storage Cheat Sheet ("upgrade on login"): a werkzeug hash of any format adopted from the Flask app is
+    // replaced by argon2id now that the plain password is at hand; the compare-and-swap leaves a concurrent change alone.
+    if (needsRehash(found.passwordHash)) await this.#repo.replacePasswordHash(found.user.id, found.passwordHash, await hashSecret(password));
     return found.user;
   }
 }
