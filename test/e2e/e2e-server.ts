@@ -21,6 +21,7 @@ export const SHOTS = process.env.CREW_UPDATE_SCREENSHOTS === '1' ? resolve('docs
 /** A migrated SQLite database, the app listening on a free port, and a headless Chromium. */
 export interface E2eServer {
   app: FastifyInstance;
+  /** `http://localhost:<port>`: a host name, not an IP, because WebAuthn refuses IP addresses as relying-party ids. */
   baseUrl: string;
   browser: Browser;
   close(): Promise<void>;
@@ -36,9 +37,11 @@ export async function startE2eServer(env: Record<string, string> = {}, clock?: C
   const report = await new MigrationRunner(open, { backup: false }).migrate();
   if (!report.ok) throw new Error(`migrations failed: ${report.lines.join('\n')}`);
   const app = await buildApp(createDeps(config, open, { logger: false, ...(clock ? { clock } : {}) }));
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  // 'localhost' makes Fastify listen on every loopback address the name resolves to (127.0.0.1 and/or ::1), so the
+  // browser reaches http://localhost:<port> whichever it tries first.
+  await app.listen({ port: 0, host: 'localhost' });
   const address = app.server.address();
-  const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const baseUrl = `http://localhost:${typeof address === 'object' && address ? address.port : 0}`;
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   return {
     app,
