@@ -117,7 +117,8 @@ describe.each(TEST_DIALECTS)('HTML pages on %s', (kind) => {
     expect((await c.form('/logout', { _csrf: 'wrong' })).statusCode).toBe(403);
     const res = await c.form('/logout', { _csrf: csrf });
     expect(res.statusCode).toBe(303);
-    expect(res.headers.location).toBe('/login');
+    expect(res.headers.location).toBe('/login?notice=signed-out');
+    expect((await c.request({ method: 'GET', url: res.headers.location })).body).toContain('You have signed out.');
     expect(c.cookies.has('crew_session')).toBe(false);
   });
 

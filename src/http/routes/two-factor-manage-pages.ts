@@ -11,6 +11,17 @@ import { renderBackupCodesPage, renderSecurityPage, type SecurityFormError } fro
 const RegenerateForm = CodeForm;
 const DisableForm = Type.Object({ password: Field(MAX_PASSWORD_INPUT_LENGTH), code: Field(64), _csrf: Field(200) });
 
+/**
+ * The field a refused step-up puts focus on (and marks aria-invalid, WCAG 3.3.1): the wrong or missing one; none for
+ * a lockout or a refusal by policy, where focus goes to the message itself.
+ */
+function fieldFor(error: AppError, form: SecurityFormError['form'], body: { password?: string }): SecurityFormError['field'] {
+  if (error.code === 'invalid_credentials') return 'password';
+  if (error.code === 'invalid_code') return 'code';
+  if (error.code === 'invalid_input') return form === 'disable' && !body.password ? 'password' : 'code';
+  return undefined;
+}
+
 /** The message a refused step-up shows next to its form; a lockout names the wait. */
 function messageFor(error: AppError, form: SecurityFormError['form']): string {
   if (error.code === 'too_many_attempts') {
@@ -18,6 +29,7 @@ function messageFor(error: AppError, form: SecurityFormError['form']): string {
   }
   // Regenerate takes a TOTP code only (R10 in docs/SECURITY.md), and the service's message already says so.
   if (error.code === 'invalid_input' && form === 'disable') return 'Enter your password and a code from your app or a backup code.';
+  if (error.code === 'invalid_code' && form === 'regenerate') return 'That code is not valid. Each code works only once: wait for the next code from your app.';
   return error.message;
 }
 
@@ -35,7 +47,8 @@ export async function twoFactorManagementPageRoutes(app: FastifyInstance): Promi
     if (error.code === 'two_factor_not_enabled') return reply.redirect('/settings/security', 303);
     if (!refusable.has(error.code)) throw error;
     setRetryAfter(reply, error);
-    return renderSecurityPage(request, reply, { formError: { form, message: messageFor(error, form) } }, error.statusCode);
+    const field = fieldFor(error, form, request.body as { password?: string });
+    return renderSecurityPage(request, reply, { formError: { form, message: messageFor(error, form), field } }, error.statusCode);
   }
 
   app.post('/settings/security/2fa/backup-codes', { config: authRateLimit(), schema: { body: RegenerateForm } }, async (request, reply) => {

@@ -181,8 +181,9 @@ export function secondFactorFailureToAppError(failure: SecondFactorFailure, opti
       );
     case 'not_enabled':
       return new AppError('two_factor_not_enabled');
+    // A replayed TOTP code reads like a wrong one, as a reused backup code does (its hash is gone): the catalogue's
+    // invalid_code message covers both, and the owner still sees "Reused two-factor code refused" among the events.
     case 'replayed':
-      return new AppError('invalid_code', 'That code was already used; wait for the next code from your app.');
     default:
       return new AppError('invalid_code');
   }
