@@ -27,9 +27,14 @@ export interface E2eServer {
   close(): Promise<void>;
 }
 
+/** Launches Debian's headless Chromium (never a downloaded browser). */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package "chromium"`);
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+}
+
 /** Starts the app on a fresh SQLite file (with extra environment variables and an optional clock) and launches Chromium. */
 export async function startE2eServer(env: Record<string, string> = {}, clock?: Clock): Promise<E2eServer> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package "chromium"`);
   mkdirSync(SHOTS, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'crew-e2e-'));
   const config = loadConfig({ DATABASE_URL: join(dir, 'production_crew.db'), ...env }, dir);
@@ -42,7 +47,7 @@ export async function startE2eServer(env: Record<string, string> = {}, clock?: C
   await app.listen({ port: 0, host: 'localhost' });
   const address = app.server.address();
   const baseUrl = `http://localhost:${typeof address === 'object' && address ? address.port : 0}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const browser = await launchChromium();
   return {
     app,
     baseUrl,
