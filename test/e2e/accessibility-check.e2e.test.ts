@@ -8,12 +8,13 @@ import { launchChromium } from './e2e-server.ts';
 
 const GOOD_PAGE = `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Fine</title><style>:focus-visible { outline: 3px solid #1d2330; outline-offset: 2px }</style></head>
-<body><main><h1>A fine page</h1><form><label for="name">Name</label> <input id="name"> <button>Send</button></form></main></body></html>`;
+<body><main><h1>A fine page</h1><form><label for="name">Name</label> <input id="name" autocomplete="name"> <button>Send</button></form></main></body></html>`;
 
 const BAD_PAGE = `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Bad</title><style>:focus-visible { outline: 3px solid #ffbf47; outline-offset: 2px } .wide { width: 600px }</style></head>
 <body><main><h1>A bad page</h1><p class="wide">Six hundred pixels wide</p>
-<input id="unlabelled"> <input id="code" aria-label="Code" aria-invalid="true"> <a href="#top">A link</a></main></body></html>`;
+<input id="unlabelled"> <input id="code" aria-label="Code" aria-invalid="true"> <a href="#top">A link</a>
+<form method="post"><input type="password" autocomplete="current-password" aria-label="Password"></form></main></body></html>`;
 
 const SCROLLED_PAGE = `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Scrolled</title></head><body><main><h1>Heading</h1><p style="height: 3000px">Long</p>
@@ -41,7 +42,7 @@ describe('expectAccessible finds what it is there to find', () => {
     await expect(expectAccessible(page, 'good')).resolves.toBeUndefined();
   }, 120_000);
 
-  it('names an axe violation, sideways scrolling, a weak focus ring and a field in error without its message', async () => {
+  it('names an axe violation, sideways scrolling, a weak focus ring, a field in error without its message, Chromium form advice', async () => {
     const page = await show(BAD_PAGE);
     const error = await expectAccessible(page, 'bad').then(() => null, (e: Error) => e.message);
     expect(error).toContain('Accessibility problems in "bad"');
@@ -52,6 +53,8 @@ describe('expectAccessible finds what it is there to find', () => {
     expect(error).toMatch(/input#code "Code" is aria-invalid but its aria-describedby "" does not point at the error text/);
     expect(error).toMatch(/a page showing an error should have a title starting with "Error:", it is "Bad"/);
     expect(error).toMatch(/fields in error \(input#code "Code"\) but the test did not say where focus goes/);
+    expect(error).toContain('Chromium: [DOM] Password forms should have (optionally hidden) username fields');
+    expect(error).toMatch(/Chromium form issue FormEmptyIdAndNameAttributesForInputError on <input type password autocomplete current-password aria-label Password>/);
   }, 120_000);
 
   it('an error state: says where focus is when it is not on the field in error', async () => {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type axe from 'axe-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { contrastRatio, over, parseCssColor, type Rgba } from './color-contrast.ts';
 
 const WHITE: Rgba = { r: 255, g: 255, b: 255, a: 1 };
@@ -93,7 +93,10 @@ async function checkCopy(browser: Browser, url: string, html: string, options: A
     const problems: string[] = [];
     page.on('console', (message) => {
       if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+      // Chromium's own advice on forms, e.g. "Password forms should have (optionally hidden) username fields".
+      if ((message.type() as string) === 'verbose' && message.text().startsWith('[DOM]')) problems.push(`Chromium: ${message.text()}`);
     });
+    const formIssues = await chromiumFormIssues(context, page);
     page.on('pageerror', (error) => problems.push(`script error: ${error.message}`));
     page.on('response', (response) => {
       if (response.status() >= 400 && response.url() !== url) problems.push(`${response.url()} answered ${response.status()}`);
@@ -102,6 +105,7 @@ async function checkCopy(browser: Browser, url: string, html: string, options: A
     await page.goto(url, { waitUntil: 'load' });
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))); // autofocus runs
     await page.addScriptTag({ content: AXE_SOURCE });
+    problems.push(...(await formIssues()));
     for (const viewport of [first!, ...others]) {
       const afterLoading = viewport === first;
       if (!afterLoading) await page.setViewportSize(viewport);
@@ -116,6 +120,28 @@ async function checkCopy(browser: Browser, url: string, html: string, options: A
   } finally {
     await context.close();
   }
+}
+
+/**
+ * Collects the form problems Chromium reports in DevTools' Issues panel (a field with neither id nor name, a label
+ * pointing at nothing, a bad autocomplete value…), each with the element it names; call before loading the page.
+ */
+async function chromiumFormIssues(context: BrowserContext, page: Page): Promise<() => Promise<string[]>> {
+  const cdp = await context.newCDPSession(page);
+  const found: Array<Promise<string>> = [];
+  cdp.on('Audits.issueAdded', ({ issue }) => {
+    const details = issue.details.genericIssueDetails;
+    if (issue.code !== 'GenericIssue' || !details?.errorType.startsWith('Form')) return;
+    const described = details.violatingNodeId === undefined
+      ? Promise.resolve('')
+      : cdp.send('DOM.describeNode', { backendNodeId: details.violatingNodeId }).then(
+          ({ node }) => ` on <${node.localName} ${(node.attributes ?? []).join(' ').slice(0, 120)}>`,
+          () => '',
+        );
+    found.push(described.then((where) => `Chromium form issue ${details.errorType}${where}`));
+  });
+  await cdp.send('Audits.enable');
+  return async () => [...new Set(await Promise.all(found))];
 }
 
 /** axe-core's violations, one line per rule and element, with its help text. */
