@@ -40,7 +40,7 @@ describe('expectAccessible finds what it is there to find', () => {
   it('a page without problems passes', async () => {
     const page = await show(GOOD_PAGE);
     await expect(expectAccessible(page, 'good')).resolves.toBeUndefined();
-  }, 120_000);
+  }, 300_000);
 
   it('names an axe violation, sideways scrolling, a weak focus ring, a field in error without its message, Chromium form advice', async () => {
     const page = await show(BAD_PAGE);
@@ -55,17 +55,17 @@ describe('expectAccessible finds what it is there to find', () => {
     expect(error).toMatch(/fields in error \(input#code "Code"\) but the test did not say where focus goes/);
     expect(error).toContain('Chromium: [DOM] Password forms should have (optionally hidden) username fields');
     expect(error).toMatch(/Chromium form issue FormEmptyIdAndNameAttributesForInputError on <input type password autocomplete current-password aria-label Password>/);
-  }, 120_000);
+  }, 300_000);
 
   it('an error state: says where focus is when it is not on the field in error', async () => {
     const page = await show(BAD_PAGE);
     const error = await expectAccessible(page, 'bad', { focused: '#code' }).then(() => null, (e: Error) => e.message);
     expect(error).toContain('focus should be on #code after the error, but it is on body');
-  }, 120_000);
+  }, 300_000);
 
   it('an autofocus that scrolls the heading out of view on loading', async () => {
     const page = await show(SCROLLED_PAGE);
     const error = await expectAccessible(page, 'scrolled').then(() => null, (e: Error) => e.message);
     expect(error).toMatch(/\[320×720\] the h1 "Heading" is out of view after loading \(top -\d+ px\)/);
-  }, 120_000);
+  }, 300_000);
 });
