@@ -24,7 +24,7 @@ describe('expectAccessible finds what it is there to find', () => {
   let browser: Browser;
   beforeAll(async () => {
     browser = await launchChromium();
-  });
+  }, 300_000);
   afterAll(() => browser?.close());
 
   /** A page in its own context showing `html` at a URL that is answered from the test (no server needed). */

@@ -3,6 +3,7 @@
 // refused. Each state goes through expectAccessible: axe-core (WCAG 2.2 AA + best practice) at 1280×800 and 320×720,
 // no sideways scrolling at 320 CSS px, a focus ring of at least 3:1 on every focusable element, and focus on the field
 // in error (or the error summary) after each refusal. The happy paths are checked in enrol/sign-in.e2e.test.ts.
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { recordSecurityEvent, type SecurityEventType } from '../../src/modules/a
 import { generateTotp } from '../../src/modules/two-factor/totp.ts';
 import { GOOD_PASSWORD, TestClient } from '../http/app-harness.ts';
 import { expectAccessible } from './accessibility-check.ts';
-import { startE2eServer, type E2eServer } from './e2e-server.ts';
+import { SHOTS, startE2eServer, type E2eServer } from './e2e-server.ts';
 
 /** 30 characters and not one place a browser may break a line: the widest name a person can register. */
 const LONG_NAME = 'a_very_long_username_for_tests';
@@ -50,7 +51,7 @@ describe('every page and error state, at 320 and 1280 px', () => {
       const meta = { ip: LONG_IPS[i % LONG_IPS.length]!, userAgent: 'Mozilla/5.0' };
       await recordSecurityEvent(app.deps.db, { userId, type, meta, ...(detail ? { detail } : {}), at: new Date(clock.now().getTime() - i * 60_000) });
     }
-  });
+  }, TIMEOUT_MS);
 
   afterAll(() => server?.close());
 
@@ -74,7 +75,7 @@ describe('every page and error state, at 320 and 1280 px', () => {
     expect(new URL(page.url()).pathname).toBe('/');
   }
 
-  it('signed out: sign-in and registration errors, the 404 page, an expired form', async () => {
+  it('sign-in errors: wrong password, nothing entered', async () => {
     const { context, page } = await newPage();
     await page.goto(`${baseUrl}/login`);
     await submit(page, { Username: LONG_NAME, Password: 'not the password' }, 'Sign in');
@@ -84,7 +85,11 @@ describe('every page and error state, at 320 and 1280 px', () => {
 
     await submit(page, { Username: '', Password: '' }, 'Sign in');
     await expectAccessible(page, 'sign in: nothing entered', { focused: '#username' });
+    await context.close();
+  }, TIMEOUT_MS);
 
+  it('registration errors: short password, name taken, e-mail not valid', async () => {
+    const { context, page } = await newPage();
     await page.goto(`${baseUrl}/register`);
     await submit(page, { Username: 'newcomer', Password: 'short' }, 'Create account');
     await expectAccessible(page, 'create account: password too short', { focused: '#password' });
@@ -93,7 +98,11 @@ describe('every page and error state, at 320 and 1280 px', () => {
     await expectAccessible(page, 'create account: username taken', { focused: '#username' });
     await submit(page, { Username: 'newcomer', 'E-mail (optional)': 'not an address', Password: GOOD_PASSWORD }, 'Create account');
     await expectAccessible(page, 'create account: e-mail not valid', { focused: '#email' });
+    await context.close();
+  }, TIMEOUT_MS);
 
+  it('the 404 page, an expired form, the notice after an expired code step', async () => {
+    const { context, page } = await newPage();
     const missing = await page.goto(`${baseUrl}/no/such/page`);
     expect(missing?.status()).toBe(404);
     await expect(page.title()).resolves.toBe('Page not found · Production Crew');
@@ -123,14 +132,23 @@ describe('every page and error state, at 320 and 1280 px', () => {
     await context.close();
   }, TIMEOUT_MS);
 
-  it('signed in with a 30-character name and 50 events: home, settings, each refusal, new codes, a lockout, 2FA off', async () => {
+  it('signed in with a 30-character name and 50 events: home and security settings', async () => {
     const { context, page } = await newPage();
     await signIn(page);
     await expectAccessible(page, 'home: 30-character username');
+    await page.setViewportSize({ width: 320, height: 720 });
+    await page.screenshot({ path: join(SHOTS, 'home-320px-long-name.png') });
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.goto(`${baseUrl}/settings/security`);
     await expect(page.locator('table.events tbody tr').count()).resolves.toBe(50);
     await expectAccessible(page, 'security settings: 50 events');
+    await context.close();
+  }, TIMEOUT_MS);
 
+  it('new backup codes: a wrong code, a backup code given, the new codes', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.goto(`${baseUrl}/settings/security`);
     await submit(page, { 'Code from your authenticator app': '000000' }, 'Generate new backup codes');
     await expect(page.locator('#regenerate-error').textContent()).resolves.toContain('That code is not valid.');
     await expectAccessible(page, 'new backup codes: wrong code', { focused: '#regenerate-code' });
@@ -140,24 +158,30 @@ describe('every page and error state, at 320 and 1280 px', () => {
     await submit(page, { 'Code from your authenticator app': generateTotp(secret, clock.now()) }, 'Generate new backup codes');
     await page.getByRole('heading', { name: 'Your new backup codes' }).waitFor();
     await expectAccessible(page, 'new backup codes shown');
+    await context.close();
+  }, TIMEOUT_MS);
 
+  it('turning 2FA off: wrong password, wrong code, nothing entered, locked, then off', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
     await page.goto(`${baseUrl}/settings/security`);
-    await submit(page, { Password: 'not the password', 'Code from your authenticator app, or a backup code': '000000' }, 'Turn off 2FA');
+    const codeLabel = 'Code from your authenticator app, or a backup code';
+    await submit(page, { Password: 'not the password', [codeLabel]: '000000' }, 'Turn off 2FA');
     await expect(page.locator('#disable-error').textContent()).resolves.toContain('Wrong password.');
     await expectAccessible(page, 'turn off 2FA: wrong password', { focused: '#disable-password' });
-    await submit(page, { Password: GOOD_PASSWORD, 'Code from your authenticator app, or a backup code': '000000' }, 'Turn off 2FA');
+    await submit(page, { Password: GOOD_PASSWORD, [codeLabel]: '000000' }, 'Turn off 2FA');
     await expectAccessible(page, 'turn off 2FA: wrong code', { focused: '#disable-code' });
-    await submit(page, { Password: '', 'Code from your authenticator app, or a backup code': '' }, 'Turn off 2FA');
+    await submit(page, { Password: '', [codeLabel]: '' }, 'Turn off 2FA');
     await expectAccessible(page, 'turn off 2FA: nothing entered', { focused: '#disable-password' });
 
     // Eight more wrong codes reach the account's limit of 10 (NIST SP 800-63B §5.2.2): the message names the wait.
-    for (let i = 0; i < 8; i++) await submit(page, { Password: GOOD_PASSWORD, 'Code from your authenticator app, or a backup code': '000000' }, 'Turn off 2FA');
+    for (let i = 0; i < 8; i++) await submit(page, { Password: GOOD_PASSWORD, [codeLabel]: '000000' }, 'Turn off 2FA');
     await expect(page.locator('#disable-error').textContent()).resolves.toContain('Try again in 15 minutes');
     await expectAccessible(page, 'turn off 2FA: locked', { focused: '#disable-error' });
 
     clock.advanceSeconds(15 * 60 + 30);
     await page.goto(`${baseUrl}/settings/security`);
-    await submit(page, { Password: GOOD_PASSWORD, 'Code from your authenticator app, or a backup code': generateTotp(secret, clock.now()) }, 'Turn off 2FA');
+    await submit(page, { Password: GOOD_PASSWORD, [codeLabel]: generateTotp(secret, clock.now()) }, 'Turn off 2FA');
     await expect(page.locator('#notice').textContent()).resolves.toContain('Two-factor authentication is off.');
     await expectAccessible(page, 'security settings: 2FA turned off');
     await context.close();

@@ -18,7 +18,7 @@ describe('enrolment in a real browser', () => {
   beforeAll(async () => {
     server = await startE2eServer({});
     ({ browser, baseUrl } = server);
-  });
+  }, 300_000); // Chromium starts slowly on a busy machine
 
   afterAll(() => server?.close());
 

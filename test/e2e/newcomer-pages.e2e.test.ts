@@ -3,6 +3,7 @@
 // header offers "Cancel sign-in" during the code step; focus after a registration password error; a reused TOTP code
 // and a reused backup code read alike; a favicon (no console 404); a hidden username field for password managers in
 // the disable form; whole dates at 390 px; a confirmation after signing out.
+import { join } from 'node:path';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/lib/app-error.ts';
@@ -10,7 +11,7 @@ import { ManualClock } from '../../src/lib/clock.ts';
 import { GOOD_PASSWORD } from '../http/app-harness.ts';
 import { enrolUser, postCode, startSignIn, totpAt, type EnrolledUser } from '../http/sign-in-helpers.ts';
 import { expectAccessible } from './accessibility-check.ts';
-import { startE2eServer, type E2eServer } from './e2e-server.ts';
+import { SHOTS, startE2eServer, type E2eServer } from './e2e-server.ts';
 
 const TIMEOUT_MS = 300_000;
 
@@ -24,7 +25,7 @@ describe('the per-IP rate limit and closed registration, as pages', () => {
   let server: E2eServer;
   beforeAll(async () => {
     server = await startE2eServer({ CREW_AUTH_RATE_LIMIT: '3/minute', CREW_REGISTRATION: 'closed' });
-  });
+  }, TIMEOUT_MS);
   afterAll(() => server?.close());
 
   it('the 429 page says "Try again in N seconds" with the N of its Retry-After header', async () => {
@@ -64,7 +65,7 @@ describe('sign-in and settings pages a newcomer used', () => {
   beforeAll(async () => {
     server = await startE2eServer({ CREW_AUTH_RATE_LIMIT: '1000/minute' }, clock);
     ({ browser, baseUrl } = server);
-  });
+  }, TIMEOUT_MS);
   afterAll(() => server?.close());
 
   async function open(options: { javaScriptEnabled?: boolean; width?: number } = {}): Promise<{ context: BrowserContext; page: Page }> {
@@ -87,8 +88,9 @@ describe('sign-in and settings pages a newcomer used', () => {
 
   it('the code step: a numeric 6-digit field, and "Use a backup code instead" switching to a text field without JavaScript', async () => {
     const user = await enrolUser(server.app, clock, 'numeric');
-    const { context, page } = await open({ javaScriptEnabled: false });
+    const { context, page } = await open({ javaScriptEnabled: false, width: 390 });
     await passwordStep(page, user);
+    await page.screenshot({ path: join(SHOTS, 'login-two-factor-phone.png') });
     const appCode = page.getByLabel('Code from your authenticator app', { exact: true });
     await expect(appCode.evaluate((el: HTMLInputElement) => [el.type, el.inputMode, el.pattern, el.autocomplete, el.maxLength])).resolves.toEqual([
       'text', 'numeric', '[0-9 ]*', 'one-time-code', 7,

@@ -27,7 +27,7 @@ describe('two-step sign-in in a real browser', () => {
     // per-IP budget (CREW_AUTH_RATE_LIMIT, proved in test/http) allows; the account limits are what it shows.
     server = await startE2eServer({ CREW_AUTH_RATE_LIMIT: '1000/minute' }, clock);
     ({ app, browser, baseUrl } = server);
-  });
+  }, 300_000); // Chromium starts slowly on a busy machine
 
   afterAll(() => server?.close());
 
