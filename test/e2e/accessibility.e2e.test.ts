@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/lib/clock.ts';
 import { recordSecurityEvent, type SecurityEventType } from '../../src/modules/audit/security-events.ts';
 import { generateTotp } from '../../src/modules/two-factor/totp.ts';
 import { GOOD_PASSWORD, TestClient } from '../http/app-harness.ts';
 import { expectAccessible } from './accessibility-check.ts';
+import { midStepClock, submitForm } from './browser-steps.ts';
 import { SHOTS, startE2eServer, type E2eServer } from './e2e-server.ts';
 
 /** 30 characters and not one place a browser may break a line: the widest name a person can register. */
@@ -35,7 +35,7 @@ describe('every page and error state, at 320 and 1280 px', () => {
   let browser: Browser;
   let baseUrl: string;
   let secret: string;
-  const clock = new ManualClock(new Date(Math.floor(Date.now() / 30_000) * 30_000 + 10_000));
+  const clock = midStepClock();
 
   beforeAll(async () => {
     server = await startE2eServer({ CREW_AUTH_RATE_LIMIT: '1000/minute' }, clock);
@@ -60,30 +60,25 @@ describe('every page and error state, at 320 and 1280 px', () => {
     return { context, page: await context.newPage() };
   }
 
-  /** Fills and submits a form by its labels; waits for the answer page. */
-  async function submit(page: Page, fields: Record<string, string>, button: string): Promise<void> {
-    for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(value);
-    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: button, exact: true }).click()]);
-  }
 
   /** Password step and, with the next step's code, the second step: a full session for LONG_NAME. */
   async function signIn(page: Page): Promise<void> {
     await page.goto(`${baseUrl}/login`);
-    await submit(page, { Username: LONG_NAME, Password: GOOD_PASSWORD }, 'Sign in');
+    await submitForm(page, { Username: LONG_NAME, Password: GOOD_PASSWORD }, 'Sign in');
     clock.advanceSeconds(30); // a fresh time step: each one signs in once (RFC 6238 §5.2)
-    await submit(page, { 'Code from your authenticator app': generateTotp(secret, clock.now()) }, 'Verify');
+    await submitForm(page, { 'Code from your authenticator app': generateTotp(secret, clock.now()) }, 'Verify');
     expect(new URL(page.url()).pathname).toBe('/');
   }
 
   it('sign-in errors: wrong password, nothing entered', async () => {
     const { context, page } = await newPage();
     await page.goto(`${baseUrl}/login`);
-    await submit(page, { Username: LONG_NAME, Password: 'not the password' }, 'Sign in');
+    await submitForm(page, { Username: LONG_NAME, Password: 'not the password' }, 'Sign in');
     await expect(page.locator('#form-error').textContent()).resolves.toContain('Wrong username or password.');
     await expect(page.getByLabel('Username').inputValue()).resolves.toBe(LONG_NAME);
     await expectAccessible(page, 'sign in: wrong password', { focused: '#password' });
 
-    await submit(page, { Username: '', Password: '' }, 'Sign in');
+    await submitForm(page, { Username: '', Password: '' }, 'Sign in');
     await expectAccessible(page, 'sign in: nothing entered', { focused: '#username' });
     await context.close();
   }, TIMEOUT_MS);
@@ -91,12 +86,12 @@ describe('every page and error state, at 320 and 1280 px', () => {
   it('registration errors: short password, name taken, e-mail not valid', async () => {
     const { context, page } = await newPage();
     await page.goto(`${baseUrl}/register`);
-    await submit(page, { Username: 'newcomer', Password: 'short' }, 'Create account');
+    await submitForm(page, { Username: 'newcomer', Password: 'short' }, 'Create account');
     await expectAccessible(page, 'create account: password too short', { focused: '#password' });
-    await submit(page, { Username: LONG_NAME, Password: GOOD_PASSWORD }, 'Create account');
+    await submitForm(page, { Username: LONG_NAME, Password: GOOD_PASSWORD }, 'Create account');
     await expect(page.locator('#form-error').textContent()).resolves.toContain('That username is taken.');
     await expectAccessible(page, 'create account: username taken', { focused: '#username' });
-    await submit(page, { Username: 'newcomer', 'E-mail (optional)': 'not an address', Password: GOOD_PASSWORD }, 'Create account');
+    await submitForm(page, { Username: 'newcomer', 'E-mail (optional)': 'not an address', Password: GOOD_PASSWORD }, 'Create account');
     await expectAccessible(page, 'create account: e-mail not valid', { focused: '#email' });
     await context.close();
   }, TIMEOUT_MS);
@@ -111,7 +106,7 @@ describe('every page and error state, at 320 and 1280 px', () => {
 
     await page.goto(`${baseUrl}/login`);
     await context.clearCookies(); // the form's CSRF cookie is gone, as after a long pause
-    await submit(page, { Username: LONG_NAME, Password: GOOD_PASSWORD }, 'Sign in');
+    await submitForm(page, { Username: LONG_NAME, Password: GOOD_PASSWORD }, 'Sign in');
     await expect(page.title()).resolves.toBe('Error: That did not work · Production Crew');
     await expectAccessible(page, 'expired form (403)');
 
@@ -123,11 +118,11 @@ describe('every page and error state, at 320 and 1280 px', () => {
   it('the code step with a 30-character name: a wrong backup code, nothing entered', async () => {
     const { context, page } = await newPage();
     await page.goto(`${baseUrl}/login`);
-    await submit(page, { Username: LONG_NAME, Password: GOOD_PASSWORD }, 'Sign in');
-    await submit(page, { 'Code from your authenticator app': '' }, 'Verify');
+    await submitForm(page, { Username: LONG_NAME, Password: GOOD_PASSWORD }, 'Sign in');
+    await submitForm(page, { 'Code from your authenticator app': '' }, 'Verify');
     await expectAccessible(page, 'code step: nothing entered', { focused: '#code' });
     await page.getByRole('link', { name: 'Use a backup code instead' }).click();
-    await submit(page, { 'Backup code': 'zzzzz-zzzzz' }, 'Verify');
+    await submitForm(page, { 'Backup code': 'zzzzz-zzzzz' }, 'Verify');
     await expectAccessible(page, 'code step: wrong backup code', { focused: '#code' });
     await context.close();
   }, TIMEOUT_MS);
@@ -149,13 +144,13 @@ describe('every page and error state, at 320 and 1280 px', () => {
     const { context, page } = await newPage();
     await signIn(page);
     await page.goto(`${baseUrl}/settings/security`);
-    await submit(page, { 'Code from your authenticator app': '000000' }, 'Generate new backup codes');
+    await submitForm(page, { 'Code from your authenticator app': '000000' }, 'Generate new backup codes');
     await expect(page.locator('#regenerate-error').textContent()).resolves.toContain('That code is not valid.');
     await expectAccessible(page, 'new backup codes: wrong code', { focused: '#regenerate-code' });
-    await submit(page, { 'Code from your authenticator app': 'abcde-23456' }, 'Generate new backup codes');
+    await submitForm(page, { 'Code from your authenticator app': 'abcde-23456' }, 'Generate new backup codes');
     await expectAccessible(page, 'new backup codes: a backup code given', { focused: '#regenerate-code' });
     clock.advanceSeconds(30);
-    await submit(page, { 'Code from your authenticator app': generateTotp(secret, clock.now()) }, 'Generate new backup codes');
+    await submitForm(page, { 'Code from your authenticator app': generateTotp(secret, clock.now()) }, 'Generate new backup codes');
     await page.getByRole('heading', { name: 'Your new backup codes' }).waitFor();
     await expectAccessible(page, 'new backup codes shown');
     await context.close();
@@ -166,22 +161,22 @@ describe('every page and error state, at 320 and 1280 px', () => {
     await signIn(page);
     await page.goto(`${baseUrl}/settings/security`);
     const codeLabel = 'Code from your authenticator app, or a backup code';
-    await submit(page, { Password: 'not the password', [codeLabel]: '000000' }, 'Turn off 2FA');
+    await submitForm(page, { Password: 'not the password', [codeLabel]: '000000' }, 'Turn off 2FA');
     await expect(page.locator('#disable-error').textContent()).resolves.toContain('Wrong password.');
     await expectAccessible(page, 'turn off 2FA: wrong password', { focused: '#disable-password' });
-    await submit(page, { Password: GOOD_PASSWORD, [codeLabel]: '000000' }, 'Turn off 2FA');
+    await submitForm(page, { Password: GOOD_PASSWORD, [codeLabel]: '000000' }, 'Turn off 2FA');
     await expectAccessible(page, 'turn off 2FA: wrong code', { focused: '#disable-code' });
-    await submit(page, { Password: '', [codeLabel]: '' }, 'Turn off 2FA');
+    await submitForm(page, { Password: '', [codeLabel]: '' }, 'Turn off 2FA');
     await expectAccessible(page, 'turn off 2FA: nothing entered', { focused: '#disable-password' });
 
     // Eight more wrong codes reach the account's limit of 10 (NIST SP 800-63B §5.2.2): the message names the wait.
-    for (let i = 0; i < 8; i++) await submit(page, { Password: GOOD_PASSWORD, [codeLabel]: '000000' }, 'Turn off 2FA');
+    for (let i = 0; i < 8; i++) await submitForm(page, { Password: GOOD_PASSWORD, [codeLabel]: '000000' }, 'Turn off 2FA');
     await expect(page.locator('#disable-error').textContent()).resolves.toContain('Try again in 15 minutes');
     await expectAccessible(page, 'turn off 2FA: locked', { focused: '#disable-error' });
 
     clock.advanceSeconds(15 * 60 + 30);
     await page.goto(`${baseUrl}/settings/security`);
-    await submit(page, { Password: GOOD_PASSWORD, [codeLabel]: generateTotp(secret, clock.now()) }, 'Turn off 2FA');
+    await submitForm(page, { Password: GOOD_PASSWORD, [codeLabel]: generateTotp(secret, clock.now()) }, 'Turn off 2FA');
     await expect(page.locator('#notice').textContent()).resolves.toContain('Two-factor authentication is off.');
     await expectAccessible(page, 'security settings: 2FA turned off');
     await context.close();

@@ -7,19 +7,13 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/lib/app-error.ts';
-import { ManualClock } from '../../src/lib/clock.ts';
 import { GOOD_PASSWORD } from '../http/app-harness.ts';
 import { enrolUser, postCode, startSignIn, totpAt, type EnrolledUser } from '../http/sign-in-helpers.ts';
 import { expectAccessible } from './accessibility-check.ts';
+import { midStepClock, submitForm } from './browser-steps.ts';
 import { SHOTS, startE2eServer, type E2eServer } from './e2e-server.ts';
 
 const TIMEOUT_MS = 300_000;
-
-/** Submits the form whose button is named `button` after filling fields by label, and waits for the answer page. */
-async function submit(page: Page, fields: Record<string, string>, button: string): Promise<void> {
-  for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(value);
-  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: button, exact: true }).click()]);
-}
 
 describe('the per-IP rate limit and closed registration, as pages', () => {
   let server: E2eServer;
@@ -37,10 +31,10 @@ describe('the per-IP rate limit and closed registration, as pages', () => {
     await expectAccessible(page, 'registration closed (403)');
 
     await page.goto(`${server.baseUrl}/login`);
-    for (let i = 0; i < 3; i++) await submit(page, { Username: 'someone', Password: 'a wrong password' }, 'Sign in');
+    for (let i = 0; i < 3; i++) await submitForm(page, { Username: 'someone', Password: 'a wrong password' }, 'Sign in');
     const [answer] = await Promise.all([
       page.waitForResponse((r) => r.request().method() === 'POST'),
-      submit(page, { Username: 'someone', Password: 'a wrong password' }, 'Sign in'),
+      submitForm(page, { Username: 'someone', Password: 'a wrong password' }, 'Sign in'),
     ]);
     expect(answer.status()).toBe(429);
     const seconds = Number(answer.headers()['retry-after']);
@@ -60,7 +54,7 @@ describe('sign-in and settings pages a newcomer used', () => {
   let browser: Browser;
   let baseUrl: string;
   // 10 s into the current 30 s step, so ±1-step arithmetic is unambiguous.
-  const clock = new ManualClock(new Date(Math.floor(Date.now() / 30_000) * 30_000 + 10_000));
+  const clock = midStepClock();
 
   beforeAll(async () => {
     server = await startE2eServer({ CREW_AUTH_RATE_LIMIT: '1000/minute' }, clock);
@@ -75,14 +69,14 @@ describe('sign-in and settings pages a newcomer used', () => {
 
   async function passwordStep(page: Page, user: EnrolledUser): Promise<void> {
     await page.goto(`${baseUrl}/login`);
-    await submit(page, { Username: user.username, Password: GOOD_PASSWORD }, 'Sign in');
+    await submitForm(page, { Username: user.username, Password: GOOD_PASSWORD }, 'Sign in');
     expect(new URL(page.url()).pathname).toBe('/login/two-factor');
   }
 
   async function signIn(page: Page, user: EnrolledUser): Promise<void> {
     await passwordStep(page, user);
     clock.advanceSeconds(30); // each time step signs in once (RFC 6238 §5.2)
-    await submit(page, { 'Code from your authenticator app': totpAt(user, clock) }, 'Verify');
+    await submitForm(page, { 'Code from your authenticator app': totpAt(user, clock) }, 'Verify');
     expect(new URL(page.url()).pathname).toBe('/');
   }
 
@@ -100,7 +94,7 @@ describe('sign-in and settings pages a newcomer used', () => {
     const backup = page.getByLabel('Backup code', { exact: true });
     await expect(backup.evaluate((el: HTMLInputElement) => [el.type, el.inputMode, el.pattern, el.autocomplete])).resolves.toEqual(['text', '', '', 'one-time-code']);
     await expect(page.getByRole('link', { name: 'Use your authenticator app instead' }).getAttribute('href')).resolves.toBe('/login/two-factor');
-    await submit(page, { 'Backup code': user.backupCodes[0]! }, 'Verify');
+    await submitForm(page, { 'Backup code': user.backupCodes[0]! }, 'Verify');
     await page.waitForURL(`${baseUrl}/?notice=backup-code`);
     await context.close();
   }, TIMEOUT_MS);
@@ -124,7 +118,7 @@ describe('sign-in and settings pages a newcomer used', () => {
   it('registration: after a password error focus is on the password field, which alone is marked invalid', async () => {
     const { context, page } = await open();
     await page.goto(`${baseUrl}/register`);
-    await submit(page, { Username: 'nadia', Password: 'short' }, 'Create account');
+    await submitForm(page, { Username: 'nadia', Password: 'short' }, 'Create account');
     await page.waitForFunction(() => document.activeElement?.id === 'password');
     await expect(page.getByLabel('Password').getAttribute('aria-invalid')).resolves.toBe('true');
     await expect(page.getByLabel('Username').getAttribute('aria-invalid')).resolves.toBeNull();
@@ -137,10 +131,10 @@ describe('sign-in and settings pages a newcomer used', () => {
     expect((await postCode(await startSignIn(server.app, user.username), user.backupCodes[0]!)).statusCode).toBe(200);
     const { context, page } = await open();
     await passwordStep(page, user);
-    await submit(page, { 'Code from your authenticator app': totpAt(user, clock) }, 'Verify');
+    await submitForm(page, { 'Code from your authenticator app': totpAt(user, clock) }, 'Verify');
     const reusedTotp = await page.getByRole('alert').textContent();
     await page.getByRole('link', { name: 'Use a backup code instead' }).click();
-    await submit(page, { 'Backup code': user.backupCodes[0]! }, 'Verify');
+    await submitForm(page, { 'Backup code': user.backupCodes[0]! }, 'Verify');
     const reusedBackup = await page.getByRole('alert').textContent();
     expect([reusedTotp?.trim(), reusedBackup?.trim()]).toEqual([new AppError('invalid_code').message, new AppError('invalid_code').message]);
     await context.close();

@@ -8,10 +8,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/lib/app-error.ts';
-import { ManualClock } from '../../src/lib/clock.ts';
 import { GOOD_PASSWORD } from '../http/app-harness.ts';
 import { enrolUser, postCode, startSignIn, totpAt, wrongCode, type EnrolledUser } from '../http/sign-in-helpers.ts';
 import { expectAccessible } from './accessibility-check.ts';
+import { midStepClock } from './browser-steps.ts';
 import { SHOTS, startE2eServer, type E2eServer } from './e2e-server.ts';
 
 describe('two-step sign-in in a real browser', () => {
@@ -20,7 +20,7 @@ describe('two-step sign-in in a real browser', () => {
   let browser: Browser;
   let baseUrl: string;
   // 10 s into the current 30 s step, so ±1-step arithmetic below is unambiguous.
-  const clock = new ManualClock(new Date(Math.floor(Date.now() / 30_000) * 30_000 + 10_000));
+  const clock = midStepClock();
 
   beforeAll(async () => {
     // The test plays the user AND an attacker from one IP, more sign-in requests per minute than the default shared
