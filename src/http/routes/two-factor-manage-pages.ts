@@ -29,7 +29,6 @@ function messageFor(error: AppError, form: SecurityFormError['form']): string {
   }
   // Regenerate takes a TOTP code only (R10 in docs/SECURITY.md), and the service's message already says so.
   if (error.code === 'invalid_input' && form === 'disable') return 'Enter your password and a code from your app or a backup code.';
-  if (error.code === 'invalid_code' && form === 'regenerate') return 'That code is not valid. Each code works only once: wait for the next code from your app.';
   return error.message;
 }
 
