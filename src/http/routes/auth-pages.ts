@@ -13,7 +13,7 @@ const RegisterForm = Type.Object({ username: Field(200), email: Type.Optional(Fi
 const LOGIN_NOTICES: Record<string, string> = {
   'sign-in-expired': new AppError('two_factor_pending_expired').message, // a pending two-factor sign-in ended
   'signed-out': 'You have signed out.',
-  'sign-in-cancelled': 'Sign-in cancelled. Your password was not kept; enter it again to sign in.',
+  'sign-in-cancelled': 'Sign-in cancelled.',
 };
 
 /** HTML sign-in pages: GET/POST /login, GET/POST /register (pre-sign-in CSRF cookie) and POST /logout. */
