@@ -105,7 +105,6 @@ async function checkCopy(browser: Browser, url: string, html: string, options: A
     await page.goto(url, { waitUntil: 'load' });
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))); // autofocus runs
     await page.addScriptTag({ content: AXE_SOURCE });
-    problems.push(...(await formIssues()));
     for (const viewport of [first!, ...others]) {
       const afterLoading = viewport === first;
       if (!afterLoading) await page.setViewportSize(viewport);
@@ -116,6 +115,7 @@ async function checkCopy(browser: Browser, url: string, html: string, options: A
       ];
       problems.push(...found.map((p) => `[${viewport.width}×${viewport.height}] ${p}`));
     }
+    problems.push(...(await formIssues())); // last, so issues Chromium reports a little after loading are in
     return problems;
   } finally {
     await context.close();
