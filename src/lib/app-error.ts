@@ -7,7 +7,8 @@ export const APP_ERRORS = {
   invalid_input: [400, 'The request is not valid.'],
   invalid_credentials: [401, 'Wrong username or password.'],
   not_authenticated: [401, 'Sign in first.'],
-  invalid_code: [401, 'That code is not valid.'],
+  // One answer for a wrong code and a reused one, TOTP or backup code alike, so it tells a guesser nothing more (issue 11).
+  invalid_code: [401, 'That code is not valid. Each code works only once.'],
   two_factor_pending_expired: [401, 'The sign-in took too long or had too many wrong codes; sign in with your password again.'],
   forbidden: [403, 'You are not allowed to do that.'],
   csrf_invalid: [403, 'The form expired; reload the page and try again.'],

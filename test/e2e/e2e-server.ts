@@ -21,14 +21,20 @@ export const SHOTS = process.env.CREW_UPDATE_SCREENSHOTS === '1' ? resolve('docs
 /** A migrated SQLite database, the app listening on a free port, and a headless Chromium. */
 export interface E2eServer {
   app: FastifyInstance;
+  /** `http://localhost:<port>`: a host name, not an IP, because WebAuthn refuses IP addresses as relying-party ids. */
   baseUrl: string;
   browser: Browser;
   close(): Promise<void>;
 }
 
+/** Launches Debian's headless Chromium (never a downloaded browser). */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package "chromium"`);
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+}
+
 /** Starts the app on a fresh SQLite file (with extra environment variables and an optional clock) and launches Chromium. */
 export async function startE2eServer(env: Record<string, string> = {}, clock?: Clock): Promise<E2eServer> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package "chromium"`);
   mkdirSync(SHOTS, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'crew-e2e-'));
   const config = loadConfig({ DATABASE_URL: join(dir, 'production_crew.db'), ...env }, dir);
@@ -36,10 +42,12 @@ export async function startE2eServer(env: Record<string, string> = {}, clock?: C
   const report = await new MigrationRunner(open, { backup: false }).migrate();
   if (!report.ok) throw new Error(`migrations failed: ${report.lines.join('\n')}`);
   const app = await buildApp(createDeps(config, open, { logger: false, ...(clock ? { clock } : {}) }));
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  // 'localhost' makes Fastify listen on every loopback address the name resolves to (127.0.0.1 and/or ::1), so the
+  // browser reaches http://localhost:<port> whichever it tries first.
+  await app.listen({ port: 0, host: 'localhost' });
   const address = app.server.address();
-  const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const baseUrl = `http://localhost:${typeof address === 'object' && address ? address.port : 0}`;
+  const browser = await launchChromium();
   return {
     app,
     baseUrl,

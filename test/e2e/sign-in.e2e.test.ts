@@ -2,14 +2,16 @@
 // API signs in with password → code page → TOTP code → home; then with a backup code (the warning when ≤ 3 are left);
 // then meets the lockout message after 10 wrong codes; and finally reads the security events. The app runs on an
 // injected ManualClock, so codes are computed for known steps and the 15-minute lockout passes instantly.
-// Screenshots go to docs/screenshots/.
+// Every state is checked by expectAccessible (axe-core, reflow, focus). Screenshots go to docs/screenshots/.
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/lib/clock.ts';
+import { AppError } from '../../src/lib/app-error.ts';
 import { GOOD_PASSWORD } from '../http/app-harness.ts';
 import { enrolUser, postCode, startSignIn, totpAt, wrongCode, type EnrolledUser } from '../helpers/two-factor-fixtures.ts';
+import { expectAccessible } from './accessibility-check.ts';
+import { midStepClock } from './browser-steps.ts';
 import { SHOTS, startE2eServer, type E2eServer } from './e2e-server.ts';
 
 describe('two-step sign-in in a real browser', () => {
@@ -18,14 +20,14 @@ describe('two-step sign-in in a real browser', () => {
   let browser: Browser;
   let baseUrl: string;
   // 10 s into the current 30 s step, so ±1-step arithmetic below is unambiguous.
-  const clock = new ManualClock(new Date(Math.floor(Date.now() / 30_000) * 30_000 + 10_000));
+  const clock = midStepClock();
 
   beforeAll(async () => {
     // The test plays the user AND an attacker from one IP, more sign-in requests per minute than the default shared
     // per-IP budget (CREW_AUTH_RATE_LIMIT, proved in test/http) allows; the account limits are what it shows.
     server = await startE2eServer({ CREW_AUTH_RATE_LIMIT: '1000/minute' }, clock);
     ({ app, browser, baseUrl } = server);
-  });
+  }, 300_000); // Chromium starts slowly on a busy machine
 
   afterAll(() => server?.close());
 
@@ -39,14 +41,14 @@ describe('two-step sign-in in a real browser', () => {
     await page.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
   }
 
-  async function enterCode(page: Page, code: string): Promise<void> {
-    await page.getByLabel('Code from your authenticator app').fill(code);
+  async function enterCode(page: Page, code: string, label = 'Code from your authenticator app'): Promise<void> {
+    await page.getByLabel(label).fill(code);
     await page.getByRole('button', { name: 'Verify' }).click();
   }
 
   async function signOut(page: Page): Promise<void> {
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL(`${baseUrl}/login`);
+    await page.waitForURL(`${baseUrl}/login?notice=signed-out`);
   }
 
   it('password → code → home; backup code with the low-codes warning; lockout message; security events', async () => {
@@ -61,22 +63,29 @@ describe('two-step sign-in in a real browser', () => {
     // 1. Password, then the code page. The code of the step used to enable 2FA is refused as a replay (RFC 6238 §5.2);
     //    the next step's code signs in.
     await passwordStep(page, user);
+    await expectAccessible(page, 'code step');
     await page.screenshot({ path: join(SHOTS, 'login-two-factor.png'), fullPage: true });
     clock.advanceSeconds(30);
     await enterCode(page, totpAt(user, clock, -1));
-    await expect(page.getByRole('alert').textContent()).resolves.toContain('already used');
+    await expect(page.getByRole('alert').textContent()).resolves.toContain(new AppError('invalid_code').message);
+    await expectAccessible(page, 'code step: a reused code', { focused: '#code' });
     await enterCode(page, totpAt(user, clock));
     await page.waitForURL(`${baseUrl}/`);
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toContain(`Welcome, ${user.username}`);
+    await expectAccessible(page, 'home');
     await signOut(page);
 
     // 2. Six backup codes used elsewhere (API), the seventh in the browser: a notice, and the warning (3 left).
     for (const code of user.backupCodes.slice(0, 6)) expect((await postCode(await startSignIn(app, user.username), code)).statusCode).toBe(200);
     await passwordStep(page, user);
-    await enterCode(page, user.backupCodes[6]!);
+    await page.getByRole('link', { name: 'Use a backup code instead' }).click();
+    await page.waitForURL(`${baseUrl}/login/two-factor?method=backup`);
+    await expectAccessible(page, 'code step: backup code');
+    await enterCode(page, user.backupCodes[6]!, 'Backup code');
     await page.waitForURL(`${baseUrl}/?notice=backup-code`);
     await expect(page.locator('#notice').textContent()).resolves.toContain('You signed in with a backup code');
     await expect(page.locator('#low-backup-codes').textContent()).resolves.toContain('Only 3 backup codes left.');
+    await expectAccessible(page, 'home: signed in with a backup code, 3 left');
     await page.screenshot({ path: join(SHOTS, 'signed-in-with-backup-code.png'), fullPage: true });
     await signOut(page);
 
@@ -89,6 +98,7 @@ describe('two-step sign-in in a real browser', () => {
     const lockout = page.locator('#lockout');
     await expect(lockout.textContent()).resolves.toContain('locked for 15 minutes');
     await expect(page.getByLabel('Code from your authenticator app').count()).resolves.toBe(0);
+    await expectAccessible(page, 'code step: account locked', { focused: '#lockout' });
     await page.screenshot({ path: join(SHOTS, 'lockout.png'), fullPage: true });
 
     // 4. After the lockout: sign in again and read what happened on /settings/security.
@@ -102,9 +112,10 @@ describe('two-step sign-in in a real browser', () => {
     for (const label of ['Signed in with an authenticator code', 'Signed in with a backup code (3 left)', 'Wrong two-factor code', 'Two-factor sign-in locked for 15 minutes', 'Reused two-factor code refused']) {
       expect(events, label).toContain(label);
     }
+    await expectAccessible(page, 'security settings with events');
     await page.screenshot({ path: join(SHOTS, 'security-events.png'), fullPage: true });
 
     expect(cspViolations).toEqual([]);
     await context.close();
-  });
+  }, 600_000);
 });

@@ -65,6 +65,20 @@ describe.each(TEST_DIALECTS)('HTML pages on %s', (kind) => {
     expect(res.body).not.toContain('password1');
   });
 
+  it('titles say "Error:" on a form shown again with its error, focus goes to the field in error, a 404 is "Page not found"', async () => {
+    const { res: first, csrf } = await c.page('/register');
+    expect(first.body).toContain('<title>Create an account · Production Crew</title>');
+    expect(first.body).toMatch(/<input id="username"[^>]* autofocus>/); // first load: the first field
+    const res = await c.form('/register', { username: 'hana', email: '', password: 'short', _csrf: csrf });
+    expect(res.body).toContain('<title>Error: Create an account · Production Crew</title>');
+    expect(res.body).toMatch(/<input id="password"[^>]* aria-invalid="true" autofocus>/);
+    expect(res.body).not.toMatch(/<input id="username"[^>]*(aria-invalid|autofocus)/);
+    const missing = await c.request({ method: 'GET', url: '/no/such/page' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.body).toContain('<title>Page not found · Production Crew</title>');
+    expect(missing.body).toContain('<h1>Page not found</h1>');
+  });
+
   it('register → home → security → Enable 2FA → QR page → wrong code → right code → backup codes', async () => {
     let { csrf } = await c.page('/register');
     let res = await c.form('/register', { username: 'gina', email: '', password: GOOD_PASSWORD, _csrf: csrf });
@@ -117,7 +131,8 @@ describe.each(TEST_DIALECTS)('HTML pages on %s', (kind) => {
     expect((await c.form('/logout', { _csrf: 'wrong' })).statusCode).toBe(403);
     const res = await c.form('/logout', { _csrf: csrf });
     expect(res.statusCode).toBe(303);
-    expect(res.headers.location).toBe('/login');
+    expect(res.headers.location).toBe('/login?notice=signed-out');
+    expect((await c.request({ method: 'GET', url: res.headers.location })).body).toContain('You have signed out.');
     expect(c.cookies.has('crew_session')).toBe(false);
   });
 

@@ -18,6 +18,7 @@ const LOGOUT = ['POST /logout', 'POST /api/auth/logout'];
 const PUBLIC = [
   'GET /healthz', 'HEAD /healthz',
   'GET /static/style.css', 'HEAD /static/style.css', 'GET /static/copy.js', 'HEAD /static/copy.js',
+  'GET /static/favicon.svg', 'HEAD /static/favicon.svg', 'GET /favicon.ico', 'HEAD /favicon.ico',
   'GET /login', 'HEAD /login', 'POST /login', 'GET /register', 'HEAD /register', 'POST /register',
   'POST /api/auth/login', 'POST /api/auth/register',
 ];

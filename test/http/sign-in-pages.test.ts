@@ -29,7 +29,8 @@ describe.each(TEST_DIALECTS)('two-factor sign-in pages on %s', (kind) => {
     const { c, csrf, body } = await passwordStep(user.username);
     expect(body).toContain('<label for="code">Code from your authenticator app</label>');
     expect(body).toContain('autocomplete="one-time-code"');
-    expect(body).toContain('backup codes');
+    expect(body).toContain('inputmode="numeric"');
+    expect(body).toContain('<a href="/login/two-factor?method=backup">Use a backup code instead</a>');
     expect(body).not.toMatch(/<script(?![^>]*\bsrc=)/);
     expect(body).not.toMatch(/\sstyle=|\son[a-z]+=/i);
 
@@ -126,18 +127,21 @@ describe.each(TEST_DIALECTS)('two-factor sign-in pages on %s', (kind) => {
     ]) {
       expect(page.body, label).toContain(`<td>${label}</td>`);
     }
-    expect(page.body).toMatch(/<tr><td>2026-03-01 \d\d:\d\d:\d\d UTC<\/td><td>Two-factor sign-in locked for 15 minutes<\/td>/);
+    expect(page.body).toMatch(
+      /<tr><td><time datetime="2026-03-01T[\d:.]+Z"><span class="nowrap">2026-03-01<\/span> <span class="nowrap">\d\d:\d\d:\d\d UTC<\/span><\/time><\/td><td>Two-factor sign-in locked for 15 minutes<\/td>/,
+    );
   });
 
-  it('"Cancel and sign out" on the code page ends the pending sign-in', async () => {
+  it('"Cancel sign-in" in the header of the code page ends the pending sign-in', async () => {
     const user = await enrolUser(t.app, t.clock, 'page');
     const { c, body } = await passwordStep(user.username);
-    expect(body).toContain('Cancel and sign out');
+    expect(body).toContain('Cancel sign-in');
+    expect(body).not.toContain('Create account');
     const tokens = [...body.matchAll(/name="_csrf" value="([^"]*)"/g)].map((m) => m[1]);
-    const res = await c.form('/logout', { _csrf: tokens.at(-1)! });
+    const res = await c.form('/logout', { _csrf: tokens[0]! });
     expect(res.statusCode).toBe(303);
-    expect(res.headers.location).toBe('/login');
+    expect(res.headers.location).toBe('/login?notice=sign-in-cancelled');
     expect((await c.request({ method: 'GET', url: '/login/two-factor' })).headers.location).toBe('/login');
-    expect(csrfOf(body)).toBe(tokens.at(-1));
+    expect(new Set(tokens)).toEqual(new Set([csrfOf(body)])); // one token: the pending session's
   });
 });

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../../lib/app-error.ts';
+import { formatWait } from '../format-wait.ts';
 
 /** Whether a request gets JSON answers (the /api routes and /healthz) rather than pages and redirects. */
 export function isApi(request: FastifyRequest): boolean {
@@ -38,6 +39,13 @@ export function setRetryAfter(reply: FastifyReply, error: AppError): number | un
   return seconds;
 }
 
+/** The heading (and title) of the error page for a status: "Page not found" for a 404, as people expect. */
+export function errorPageHeading(statusCode: number): string {
+  if (statusCode === 404) return 'Page not found';
+  if (statusCode === 429) return 'Too many attempts';
+  return statusCode >= 500 ? 'Something went wrong' : 'That did not work';
+}
+
 /** Sends an AppError as `{ error: { code, message } }` (API; a 429 adds `retryAfterSeconds`) or as an HTML page (pages). */
 export async function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): Promise<FastifyReply> {
   setRetryAfter(reply, error);
@@ -49,7 +57,10 @@ export async function sendError(request: FastifyRequest, reply: FastifyReply, er
     return reply.code(error.statusCode).header('cache-control', 'no-store').send({ error: body, ...retry });
   }
   if (error.code === 'not_authenticated') return reply.redirect('/login', 303);
-  return reply.page('error', { title: 'Error', status: error.statusCode, message: error.message }, error.statusCode);
+  const heading = errorPageHeading(error.statusCode);
+  const retryAfter = error.extra.retryAfterSeconds;
+  const wait = retryAfter === undefined ? null : formatWait(retryAfter); // the Retry-After header, in words
+  return reply.page('error', { title: heading, heading, message: error.message, wait }, error.statusCode);
 }
 
 /**

@@ -90,10 +90,11 @@ export function renderBackupCodesPage(
   });
 }
 
-/** A refusal shown beside the form that caused it on /settings/security. */
+/** A refusal shown beside the form that caused it on /settings/security, and the field in error (else focus goes to the message). */
 export interface SecurityFormError {
   form: 'regenerate' | 'disable';
   message: string;
+  field?: 'password' | 'code' | undefined;
 }
 
 /**
@@ -122,7 +123,10 @@ export async function renderSecurityPage(
     lowBackupCodes: fewBackupCodesLeft(status),
     notice: extra.notice ?? null,
     formError: extra.formError ?? null,
-    events: events.map((e) => ({ label: describeSecurityEvent(e), at: formatUtc(e.createdAt), ip: e.ip })),
+    events: events.map((e) => {
+      const at = formatUtc(e.createdAt); // 'YYYY-MM-DD HH:MM:SS UTC': the page keeps the date and the time each whole
+      return { label: describeSecurityEvent(e), iso: e.createdAt.toISOString(), day: at.slice(0, 10), time: at.slice(11), ip: e.ip };
+    }),
   }, statusCode);
 }
 

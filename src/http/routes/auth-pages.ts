@@ -9,7 +9,12 @@ import { CsrfForm, Field, MAX_PASSWORD_INPUT_LENGTH, NoticeQuery } from '../sche
 // Form fields are bounded, not required (schemas.ts Field): the handlers explain empty fields to people.
 const LoginForm = Type.Object({ username: Field(200), password: Field(MAX_PASSWORD_INPUT_LENGTH), _csrf: Field(200) });
 const RegisterForm = Type.Object({ username: Field(200), email: Type.Optional(Field(254)), password: Field(MAX_PASSWORD_INPUT_LENGTH), _csrf: Field(200) });
-// `/login?notice=sign-in-expired` after a pending two-factor sign-in ended (timeout or too many wrong codes): NoticeQuery.
+// `/login?notice=…` after a redirect (NoticeQuery): why the user is back at the password form. Unknown values show nothing.
+const LOGIN_NOTICES: Record<string, string> = {
+  'sign-in-expired': new AppError('two_factor_pending_expired').message, // a pending two-factor sign-in ended
+  'signed-out': 'You have signed out.',
+  'sign-in-cancelled': 'Sign-in cancelled.',
+};
 
 /** HTML sign-in pages: GET/POST /login, GET/POST /register (pre-sign-in CSRF cookie) and POST /logout. */
 export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -18,7 +23,8 @@ export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/login', { config: anonymous, schema: { querystring: NoticeQuery } }, async (request, reply) => {
     if (request.auth?.session.state === 'authenticated') return reply.redirect('/', 303);
-    const notice = request.query.notice === 'sign-in-expired' ? new AppError('two_factor_pending_expired').message : null;
+    const key = request.query.notice ?? '';
+    const notice = Object.hasOwn(LOGIN_NOTICES, key) ? LOGIN_NOTICES[key] : null;
     return reply.page('login', { title: 'Sign in', username: '', notice, registrationOpen: config.registration === 'open' });
   });
 
@@ -29,7 +35,10 @@ export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ? await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta })
         : null;
     if (!result) {
-      return reply.page('login', { title: 'Sign in', username: body.username, error: new AppError('invalid_credentials').message, registrationOpen: config.registration === 'open' }, 401);
+      // Focus goes to what to type next: the username if it is empty, else the password (the username is kept).
+      const errorField = body.username.trim() ? 'password' : 'username';
+      const error = new AppError('invalid_credentials').message;
+      return reply.page('login', { title: 'Sign in', username: body.username, error, errorField, registrationOpen: config.registration === 'open' }, 401);
     }
     setSessionCookie(request, reply, result.issued);
     return reply.redirect(result.status === 'two_factor_required' ? '/login/two-factor' : '/', 303);
@@ -60,6 +69,7 @@ export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const auth = request.auth!;
     await signOut({ ...app.deps, ...app.services }, { sessionId: auth.session.id, userId: auth.user.id }, request.meta);
     clearSessionCookie(request, reply);
-    return reply.redirect('/login', 303);
+    // A confirmation on the sign-in page: signing out (or cancelling a half-done sign-in) did happen.
+    return reply.redirect(auth.session.state === 'pending_two_factor' ? '/login?notice=sign-in-cancelled' : '/login?notice=signed-out', 303);
   });
 };

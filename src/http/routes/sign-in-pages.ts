@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { retryAfterSeconds } from '../../modules/two-factor/account-lockout.ts';
@@ -10,14 +11,28 @@ import { completeTwoFactorSignIn } from '../two-factor-sign-in.ts';
 
 // Browsers send the field even when empty, so the handler (not the schema OneTimeCodeForm) explains an empty code.
 
+/**
+ * `?method=backup` shows a text field for a backup code instead of the numeric field for the app's code: a plain link
+ * switches, so it works without JavaScript. Either field accepts either kind of code; this only picks the keyboard.
+ */
+const MethodQuery = Type.Object({ method: Type.Optional(Type.Union([Type.Literal('app'), Type.Literal('backup')])) });
+type Method = NonNullable<Static<typeof MethodQuery>['method']>;
+
 /** Where a refused second step sends the browser: the password form, with a notice saying why. */
 export const SIGN_IN_AGAIN_URL = '/login?notice=sign-in-expired';
 
-/** Renders the code form, its error, or (during an account lockout) the lockout message with the wait. */
-function renderTwoFactorPage(reply: FastifyReply, now: Date, options: { error?: string; lockedForSeconds?: number }, statusCode = 200): Promise<FastifyReply> {
+/** Renders the code form (app code or backup code), its error, or (during an account lockout) the lockout message with the wait. */
+function renderTwoFactorPage(
+  reply: FastifyReply,
+  now: Date,
+  options: { method?: Method | undefined; error?: string; lockedForSeconds?: number },
+  statusCode = 200,
+): Promise<FastifyReply> {
   const locked = options.lockedForSeconds ?? 0;
   return reply.page('login-two-factor', {
     title: 'Two-factor authentication',
+    showsError: locked > 0,
+    method: options.method ?? 'app',
     error: options.error ?? null,
     lockedForSeconds: locked,
     lockedWait: locked ? formatWait(locked) : '',
@@ -33,18 +48,22 @@ function renderTwoFactorPage(reply: FastifyReply, now: Date, options: { error?: 
 export const twoFactorSignInPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { deps } = app;
 
-  app.get('/login/two-factor', async (request, reply) => {
+  app.get('/login/two-factor', { schema: { querystring: MethodQuery } }, async (request, reply) => {
     // Shown only after the right password, so telling about a lockout reveals nothing to a password guesser.
     const { lockedUntil } = request.auth!.twoFactor;
     const now = deps.clock.now();
     const lockedForSeconds = lockedUntil && lockedUntil.getTime() > now.getTime() ? retryAfterSeconds(lockedUntil.getTime(), now.getTime()) : 0;
-    return renderTwoFactorPage(reply, now, { lockedForSeconds });
+    return renderTwoFactorPage(reply, now, { lockedForSeconds, method: request.query.method });
   });
 
-  app.post('/login/two-factor', { config: authRateLimit({ keepUnknownSessionCookie: true }), schema: { body: OneTimeCodeForm } }, async (request, reply) => {
+  app.post('/login/two-factor', { config: authRateLimit({ keepUnknownSessionCookie: true }), schema: { body: OneTimeCodeForm, querystring: MethodQuery } }, async (request, reply) => {
     const { code } = request.body;
+    const { method } = request.query;
     const now = deps.clock.now();
-    if (!code.trim()) return renderTwoFactorPage(reply, now, { error: 'Enter the 6-digit code from your authenticator app or a backup code.' }, 400);
+    if (!code.trim()) {
+      const error = method === 'backup' ? 'Enter one of your backup codes.' : 'Enter the 6-digit code from your authenticator app.';
+      return renderTwoFactorPage(reply, now, { method, error }, 400);
+    }
     try {
       const done = await completeTwoFactorSignIn(request, reply, code);
       return reply.redirect(done.method === 'backup_code' ? '/?notice=backup-code' : '/', 303);
@@ -55,7 +74,7 @@ export const twoFactorSignInPageRoutes: FastifyPluginAsyncTypebox = async (app) 
         const wait = setRetryAfter(reply, error) ?? 1;
         return renderTwoFactorPage(reply, now, { lockedForSeconds: wait }, 429);
       }
-      if (error.code === 'invalid_code' || error.code === 'invalid_input') return renderTwoFactorPage(reply, now, { error: error.message }, error.statusCode);
+      if (error.code === 'invalid_code' || error.code === 'invalid_input') return renderTwoFactorPage(reply, now, { method, error: error.message }, error.statusCode);
       throw error;
     }
   });

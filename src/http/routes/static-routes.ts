@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { packageRoot } from '../../lib/package-root.ts';
 
-/** Folder of the CSS and the one small script, read from src/ both under tsx and from the bundled dist/ build. */
+/** Folder of the CSS, the favicon and the one small script, read from src/ both under tsx and from the bundled dist/ build. */
 export const publicDir = (): string => join(packageRoot(), 'src', 'http', 'public');
 
 const FILES: Record<string, string> = {
   'style.css': 'text/css; charset=utf-8',
   'copy.js': 'text/javascript; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
 };
 
 /** Serves the fixed list of files under /static/ (no directory walking, so no path traversal). */
@@ -17,4 +18,6 @@ export async function staticRoutes(app: FastifyInstance): Promise<void> {
     const body = readFileSync(join(publicDir(), name));
     app.get(`/static/${name}`, async (_request, reply) => reply.type(type).header('cache-control', 'public, max-age=3600').send(body));
   }
+  // Browsers ask for /favicon.ico wherever a page names no icon (an API answer opened in a tab): no 404 in the console.
+  app.get('/favicon.ico', async (_request, reply) => reply.redirect('/static/favicon.svg', 301));
 }

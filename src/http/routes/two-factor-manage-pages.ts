@@ -13,6 +13,17 @@ import { renderBackupCodesPage, renderSecurityPage, type SecurityFormError } fro
 
 const DisableForm = Type.Object({ password: Field(MAX_PASSWORD_INPUT_LENGTH), code: Field(MAX_CODE_INPUT_LENGTH), _csrf: Field(200) });
 
+/**
+ * The field a refused step-up puts focus on (and marks aria-invalid, WCAG 3.3.1): the wrong or missing one; none for
+ * a lockout or a refusal by policy, where focus goes to the message itself.
+ */
+function fieldFor(error: AppError, form: SecurityFormError['form'], body: { password?: string }): SecurityFormError['field'] {
+  if (error.code === 'invalid_credentials') return 'password';
+  if (error.code === 'invalid_code') return 'code';
+  if (error.code === 'invalid_input') return form === 'disable' && !body.password ? 'password' : 'code';
+  return undefined;
+}
+
 /** The message a refused step-up shows next to its form; a lockout names the wait. */
 function messageFor(error: AppError, form: SecurityFormError['form']): string {
   if (error.code === 'too_many_attempts') {
@@ -38,7 +49,8 @@ export const twoFactorManagementPageRoutes: FastifyPluginAsyncTypebox = async (a
     if (error.code === 'two_factor_not_enabled') return reply.redirect('/settings/security', 303);
     if (!refusable.has(error.code)) throw error;
     setRetryAfter(reply, error);
-    return renderSecurityPage(request, reply, { formError: { form, message: messageFor(error, form) } }, error.statusCode);
+    const field = fieldFor(error, form, request.body as { password?: string });
+    return renderSecurityPage(request, reply, { formError: { form, message: messageFor(error, form), field } }, error.statusCode);
   }
 
   app.post('/settings/security/2fa/backup-codes', { config: authRateLimit(), schema: { body: OneTimeCodeForm } }, async (request, reply) => {
