@@ -5,11 +5,11 @@ import { dependentsOf, migrationStatus, planMigrate, planRollback } from '../../
 
 // The planner is pure: these tests need no database and no files, only facts.
 
-const file = (order: number, name: string, checksum = 'a'.repeat(64)): MigrationFile => {
+const file = (order: number, name: string, checksum = 'a'.repeat(64), source: 'crew' | 'app' = 'crew'): MigrationFile => {
   const id = `${String(order).padStart(4, '0')}_${name}`;
-  return { id, name, order, path: `/migrations/${id}.ts`, checksum };
+  return { id, name, order, path: `/migrations/${id}.ts`, checksum, source };
 };
-const applied = (f: MigrationFile, checksum = f.checksum): AppliedMigration => ({ id: f.id, name: f.name, checksum, appliedAt: '2026-01-01T00:00:00.000Z', adopted: false, executionMs: 1 });
+const applied = (f: MigrationFile, checksum = f.checksum): AppliedMigration => ({ id: f.id, name: f.name, checksum, appliedAt: '2026-01-01T00:00:00.000Z', adopted: false, executionMs: 1, source: f.source });
 
 const users = file(1, 'users');
 const twoFa = file(2, '2fa');
