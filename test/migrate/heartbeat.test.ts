@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freshHeartbeats, HEARTBEAT_STALE_AFTER_MS, HEARTBEAT_TABLE, startHeartbeat } from '../../src/migrate/heartbeat.ts';
 import { MigrationRunner } from '../../src/migrate/migration-runner.ts';
@@ -59,7 +60,7 @@ describe.each(TEST_DIALECTS)('server heartbeats and rollback on %s', (kind) => {
       await beat.beat();
       clock = new Date(clock.getTime() + 50_000);
       expect(await freshHeartbeats(test.open.db, columns, clock)).toHaveLength(1);
-      await test.open.db.deleteFrom(HEARTBEAT_TABLE).execute();
+      await (test.open.db as unknown as Kysely<any>).deleteFrom(HEARTBEAT_TABLE).execute();
       await beat.beat();
       expect((await freshHeartbeats(test.open.db, columns, clock)).map((s) => s.id)).toEqual([beat.id]);
     } finally {
