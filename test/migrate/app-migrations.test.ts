@@ -1,49 +1,12 @@
 import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ADD_PHONE_SQL, NOTES_TS, PINNED_MJS } from '../helpers/app-migration-fixtures.ts';
 import { ROOT, runCrew, scratchAppMigrationsDir, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 
 // Issue 13, as a new user would do it: the app's own migrations in a folder OUTSIDE crew, with no package.json,
 // in the three formats (.sql, .ts, .mjs), run by the shipped CLI after crew's built-ins, in one history.
-
-/** Plain SQL, dbmate-style: adds users.phone; `-- expects` lets `crew db verify` check it. */
-export const ADD_PHONE_SQL = `-- expects: users.phone
--- migrate:up
-ALTER TABLE users ADD COLUMN phone TEXT;
-
--- migrate:down
-ALTER TABLE users DROP COLUMN phone;
-`;
-
-/** TypeScript: types from kysely and crew are erased (nothing installed here); db and ctx (ctx.sql) come as arguments. */
-export const NOTES_TS = `import type { Kysely } from 'kysely';
-import type { Expectations, MigrationContext } from 'production-crew-2fa';
-
-export const creates = ['notes'];
-export const expects: Expectations = { notes: { id: 'required', user_id: 'required', body: 'required' } };
-
-export async function up(db: Kysely<any>, { sql, dialect }: MigrationContext): Promise<void> {
-  const id = dialect === 'postgres' ? sql\`SERIAL PRIMARY KEY\` : sql\`INTEGER PRIMARY KEY AUTOINCREMENT\`;
-  await sql\`CREATE TABLE notes (id \${id}, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, body TEXT NOT NULL)\`.execute(db);
-}
-
-export async function down(db: Kysely<any>): Promise<void> {
-  await db.schema.dropTable('notes').execute();
-}
-`;
-
-/** JavaScript module: adds notes.pinned with a constant default (safe on a table with rows). */
-export const PINNED_MJS = `export const expects = { notes: { pinned: { type: 'boolean', notNull: true, default: false } } };
-
-export async function up(db) {
-  await db.schema.alterTable('notes').addColumn('pinned', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
-}
-
-export async function down(db) {
-  await db.schema.alterTable('notes').dropColumn('pinned').execute();
-}
-`;
 
 const BUILT_INS = ['users', '2fa', 'sessions', 'security_events', '2fa_replay_and_lockout', 'encrypt_legacy_secrets'];
 
