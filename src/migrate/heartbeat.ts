@@ -72,6 +72,9 @@ export async function startHeartbeat(
   const id = randomUUID();
   await ensureHeartbeatTable(db);
   const started = now().toISOString();
+  // Rows of servers that died long ago are removed here, by a writer, so the table does not grow with every
+  // kill -9. ISO-8601 UTC strings of one fixed format compare in time order as text.
+  await db.deleteFrom(HEARTBEAT_TABLE).where('beat_at', '<=', new Date(now().getTime() - HEARTBEAT_STALE_AFTER_MS).toISOString()).execute();
   const row = { id, host: options.host ?? hostname(), pid: options.pid ?? process.pid, started_at: started, beat_at: started };
   await db.insertInto(HEARTBEAT_TABLE).values(row).execute();
   const beat = async () => {

@@ -51,6 +51,11 @@ describe.each(TEST_DIALECTS)('server heartbeats and rollback on %s', (kind) => {
     clock = new Date(clock.getTime() + 1);
     expect(await freshHeartbeats(test.open.db, columns, clock)).toEqual([]);
     expect((await runner().rollback('sessions')).ok).toBe(true);
+    // The next server to start removes the dead one's stale row.
+    const next = await startHeartbeat(test.open.db, { now: () => clock, host: 'web-3', pid: 3 });
+    const rows = await (test.open.db as unknown as Kysely<any>).selectFrom(HEARTBEAT_TABLE).select('host').execute();
+    expect(rows.map((r) => r.host)).toEqual(['web-3']);
+    await next.stop();
   });
 
   it('each beat moves the row forward, and puts it back if someone deleted it', async () => {

@@ -8,7 +8,7 @@ import { runnerFor } from './runner-for.ts';
 /** `crew migrate [NAME] [--list|--rollback|--dry-run]`, `crew migrate create NAME [--sql]` and `crew migrate forget NAME`. */
 export const migrateCommand: CliCommand = {
   name: 'migrate',
-  description: 'apply pending migrations (crew\'s, then yours from ./migrations or CREW_MIGRATIONS_DIR); --list, --rollback, --dry-run; `migrate create NAME [--sql]` scaffolds one of yours; `migrate forget NAME` drops the row of a deleted file',
+  description: 'apply pending migrations, crew\'s then yours (./migrations); --list, --rollback, --dry-run; `migrate create NAME [--sql]`; `migrate forget NAME`',
   args: ['[name]', '[newName]'],
   options: [
     ['--list', 'show every migration and whether it is applied'],
