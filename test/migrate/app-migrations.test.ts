@@ -8,7 +8,12 @@ import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers
 // Issue 13, as a new user would do it: the app's own migrations in a folder OUTSIDE crew, with no package.json,
 // in the three formats (.sql, .ts, .mjs), run by the shipped CLI after crew's built-ins, in one history.
 
-const BUILT_INS = ['users', '2fa', 'sessions', 'security_events', '2fa_replay_and_lockout', 'encrypt_legacy_secrets'];
+/** crew's built-ins in run order, read from crew's folder, so a new built-in does not change these tests. */
+const BUILT_INS = readdirSync(join(ROOT, 'src', 'migrations'))
+  .filter((f) => /^\d{4,}_[a-z0-9_-]+\.ts$/.test(f))
+  .sort()
+  .map((f) => f.replace(/^\d+_|\.ts$/g, ''));
+const N = BUILT_INS.length;
 
 describe.each(TEST_DIALECTS)('the app’s own migrations beside crew’s built-ins, on %s', { timeout: SPAWN_TEST_TIMEOUT_MS }, (kind) => {
   let test: TestDatabase;
@@ -31,7 +36,7 @@ describe.each(TEST_DIALECTS)('the app’s own migrations beside crew’s built-i
     expect(existsSync(join(dir, 'package.json'))).toBe(false);
     const run = await crew(['migrate']);
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toContain(`Migration Summary\n${[...BUILT_INS, 'add_phone', 'notes', 'pinned_notes'].map((n) => `✓ ${n}`).join('\n')}\nTotal: 9 successful, 0 failed`);
+    expect(run.stdout).toContain(`Migration Summary\n${[...BUILT_INS, 'add_phone', 'notes', 'pinned_notes'].map((n) => `✓ ${n}`).join('\n')}\nTotal: ${N + 3} successful, 0 failed`);
 
     const list = await crew(['migrate', '--list']);
     expect(list.stdout).toMatch(/^Available migrations:\nBuilt in \(crew\):\n {2}✓ users \(0001_users\)/);
@@ -42,10 +47,10 @@ describe.each(TEST_DIALECTS)('the app’s own migrations beside crew’s built-i
 
     const verify = await crew(['db', 'verify']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
-    expect(verify.stdout).toContain('✓ Schema matches all 9 applied migration(s): 6 built in (crew), 3 yours');
+    expect(verify.stdout).toContain(`✓ Schema matches all ${N + 3} applied migration(s): ${N} built in (crew), 3 yours`);
 
     // Again: nothing to do, and the same history.
-    expect((await crew(['migrate'])).stdout).toContain('All 9 migration(s) are already applied; nothing to do.');
+    expect((await crew(['migrate'])).stdout).toContain(`All ${N + 3} migration(s) are already applied; nothing to do.`);
   });
 
   it('rolls back each of them (newest first), and refuses to roll back a built-in while any of them is applied', async () => {
@@ -113,7 +118,7 @@ describe.each(TEST_DIALECTS)('the app’s own migrations beside crew’s built-i
     // The scaffolds run as they are (empty up/down), so a new user's first `crew migrate` works.
     const run = await crew(['migrate']);
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toContain('Total: 11 successful, 0 failed');
+    expect(run.stdout).toContain(`Total: ${N + 5} successful, 0 failed`);
     expect((await crew(['migrate', 'phone_index', '--rollback', '--yes'])).code).toBe(0);
   });
 
@@ -159,7 +164,7 @@ describe.each(TEST_DIALECTS)('the app’s own migrations beside crew’s built-i
     expect(done.stdout).toMatch(/✓ Backup written to .+\n/);
     expect(done.stdout).toContain('✓ pinned_notes forgotten: its bookkeeping row is removed; the schema is unchanged');
     expect(await states()).not.toHaveProperty('pinned_notes');
-    expect((await crew(['migrate'])).stdout).toContain('All 8 migration(s) are already applied; nothing to do.');
+    expect((await crew(['migrate'])).stdout).toContain(`All ${N + 2} migration(s) are already applied; nothing to do.`);
     expect((await crew(['migrate', 'forget', 'pinned_notes', '--yes'])).code).toBe(2);
   });
 });
