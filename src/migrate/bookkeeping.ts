@@ -44,7 +44,6 @@ export async function ensureBookkeeping(db: Kysely<any>, columnsOf: ColumnReader
   }
 }
 
-
 /**
  * Reads the applied migrations, checking that the table and every row look as the runner left them.
  * Returns [] when the table does not exist yet.
