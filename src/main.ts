@@ -5,6 +5,7 @@ import { openDatabase } from './db/open-database.ts';
 import { createDeps } from './deps.ts';
 import { buildApp } from './http/build-app.ts';
 import { createLogger } from './http/logger.ts';
+import { startHeartbeat, type Heartbeat } from './migrate/heartbeat.ts';
 import { formatSummary } from './migrate/migration-report.ts';
 import { runnerFromConfig } from './migrate/runner-from-config.ts';
 
@@ -50,6 +51,7 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   const config = options.config ?? loadConfig();
   const open = await openDatabase(config.database);
   let app: FastifyInstance | null = null;
+  let heartbeat: Heartbeat | null = null;
   try {
     if (options.migrate ?? true) {
       const report = await runnerFromConfig(open, config, { onLine: print }).migrate();
@@ -58,7 +60,12 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     }
     app = await buildApp(createDeps(config, open, { logger: createLogger(config) }));
     await app.listen({ port: config.port, host: config.host });
+    // A row in crew_server_heartbeats while this server runs: `crew migrate NAME --rollback` refuses (without
+    // --force) while fresh rows exist, instead of pulling tables from under live requests (issue 11).
+    const log = app.log;
+    heartbeat = await startHeartbeat(open.db, { onError: (error) => log.warn({ err: error }, 'server heartbeat failed') });
   } catch (error) {
+    await heartbeat?.stop().catch(() => {});
     await app?.close().catch(() => {});
     await open.close().catch(() => {});
     throw error;
@@ -80,6 +87,7 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     clearInterval(sweep);
     // Fastify stops accepting connections and waits for in-flight requests (return503OnClosing for keep-alive ones).
     await running.close();
+    await heartbeat?.stop().catch((error: unknown) => running.log.warn({ err: error }, 'could not remove the server heartbeat'));
     await open.close();
   })());
   if (options.handleSignals ?? true) {

@@ -59,7 +59,7 @@ async function applyFile(file: MigrationFile, run: PlanRun): Promise<MigrationRe
       run.db,
       async (trx) => {
         adopted = await upOrAdopt(trx, schemaAccess(run, trx), mod, migrationContext(run, trx, reporter));
-        await recordApplied(trx, { id: file.id, name: file.name, checksum: file.checksum, appliedAt: run.now().toISOString(), adopted, executionMs: performance.now() - started });
+        await recordApplied(trx, { id: file.id, name: file.name, checksum: file.checksum, appliedAt: run.now().toISOString(), adopted, executionMs: performance.now() - started, source: file.source });
       },
       { foreignKeysOff: mod.rebuildsTables === true },
     );

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { ColumnReader } from './expectations.ts';
+import type { MigrationSource } from './migration.ts';
 
 /** The table where the runner records applied migrations. */
 export const BOOKKEEPING_TABLE = 'crew_migrations';
@@ -14,6 +15,8 @@ export interface AppliedMigration {
   appliedAt: string;
   adopted: boolean;
   executionMs: number;
+  /** Where the migration came from; rows written before the column existed (crew 0.1.0) are crew's. */
+  source: MigrationSource;
 }
 
 /** The bookkeeping table is not what the runner wrote; nothing is changed until a person looks. */
@@ -21,8 +24,8 @@ export class BookkeepingCorruptError extends Error {
   override name = 'BookkeepingCorruptError';
 }
 
-/** Creates crew_migrations if it is missing (call under the migration lock on PostgreSQL). */
-export async function ensureBookkeeping(db: Kysely<any>): Promise<void> {
+/** Creates crew_migrations if it is missing, and adds `source` to one made by crew 0.1.0 (call under the migration lock). */
+export async function ensureBookkeeping(db: Kysely<any>, columnsOf: ColumnReader): Promise<void> {
   await db.schema
     .createTable(BOOKKEEPING_TABLE)
     .ifNotExists()
@@ -32,7 +35,13 @@ export async function ensureBookkeeping(db: Kysely<any>): Promise<void> {
     .addColumn('applied_at', 'text', (c) => c.notNull())
     .addColumn('adopted', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('execution_ms', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('source', 'text', (c) => c.notNull().defaultTo('crew'))
     .execute();
+  // Databases made before the app's own migrations existed lack `source`: every row they hold is a built-in, so
+  // the column is added with the default 'crew' (ADD COLUMN with a constant default is safe on both engines).
+  if (!((await columnsOf(BOOKKEEPING_TABLE)) ?? []).includes('source')) {
+    await db.schema.alterTable(BOOKKEEPING_TABLE).addColumn('source', 'text', (c) => c.notNull().defaultTo('crew')).execute();
+  }
 }
 
 /**
@@ -49,7 +58,9 @@ export async function readApplied(db: Kysely<any>, columnsOf: ColumnReader): Pro
   }
   let rows: Array<Record<string, unknown>>;
   try {
-    rows = (await sql<Record<string, unknown>>`SELECT id, name, checksum, applied_at, adopted, execution_ms FROM ${sql.table(BOOKKEEPING_TABLE)} ORDER BY id`.execute(db)).rows;
+    // Read-only commands (--list, db verify) may read a table made by crew 0.1.0, which has no `source` yet.
+    const source = columns.includes('source') ? sql`source` : sql`'crew'`;
+    rows = (await sql<Record<string, unknown>>`SELECT id, name, checksum, applied_at, adopted, execution_ms, ${source} AS source FROM ${sql.table(BOOKKEEPING_TABLE)} ORDER BY id`.execute(db)).rows;
   } catch (error) {
     throw new BookkeepingCorruptError(`the bookkeeping table ${BOOKKEEPING_TABLE} cannot be read: ${(error as Error).message}`, { cause: error });
   }
@@ -60,6 +71,7 @@ export async function readApplied(db: Kysely<any>, columnsOf: ColumnReader): Pro
     if (typeof id !== 'string' || !/^\d{4,}_[a-z0-9][a-z0-9_-]*$/.test(id)) problems.push(`${where}: id ${JSON.stringify(id)} is not a migration id`);
     if (typeof row.checksum !== 'string' || !/^[0-9a-f]{64}$/.test(row.checksum)) problems.push(`${where}: checksum is not a SHA-256`);
     if (typeof row.applied_at !== 'string' || Number.isNaN(Date.parse(row.applied_at))) problems.push(`${where}: applied_at is not a time`);
+    if (row.source !== 'crew' && row.source !== 'app') problems.push(`${where}: source ${JSON.stringify(row.source)} is neither crew nor app`);
     return {
       id: String(id),
       name: String(row.name),
@@ -67,6 +79,7 @@ export async function readApplied(db: Kysely<any>, columnsOf: ColumnReader): Pro
       appliedAt: String(row.applied_at),
       adopted: row.adopted === true || row.adopted === 1,
       executionMs: Number(row.execution_ms) || 0,
+      source: row.source as MigrationSource,
     };
   });
   if (problems.length > 0) {
@@ -79,7 +92,7 @@ export async function readApplied(db: Kysely<any>, columnsOf: ColumnReader): Pro
 export async function recordApplied(db: Kysely<any>, row: AppliedMigration): Promise<void> {
   await db
     .insertInto(BOOKKEEPING_TABLE)
-    .values({ id: row.id, name: row.name, checksum: row.checksum, applied_at: row.appliedAt, adopted: row.adopted ? 1 : 0, execution_ms: Math.round(row.executionMs) })
+    .values({ id: row.id, name: row.name, checksum: row.checksum, applied_at: row.appliedAt, adopted: row.adopted ? 1 : 0, execution_ms: Math.round(row.executionMs), source: row.source })
     .execute();
 }
 

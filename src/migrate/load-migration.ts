@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 import type { MigrationFile, MigrationModule } from './migration.ts';
+import { loadSqlMigration } from './sql-migration.ts';
 
 /** A migration file that cannot be compiled or imported, or does not export what the runner needs. */
 export class MigrationLoadError extends Error {
@@ -79,6 +80,7 @@ function importCompiled(file: MigrationFile): Promise<Record<string, unknown>> {
 function explain(error: unknown): string {
   const failures = (error as { errors?: Array<{ text: string; location?: { line: number; column: number } | null }> }).errors;
   const first = failures?.[0];
+  if (error instanceof Error && error.name === 'SqlMigrationError') return `${error.message.replace(/\.$/, '')}. Fix the file, then run \`crew migrate\` again.`;
   if (first) {
     const where = first.location ? `line ${first.location.line}:${first.location.column}: ` : '';
     const text = first.text.replace(/\.$/, '');
@@ -96,6 +98,7 @@ function explain(error: unknown): string {
 export async function loadMigration(file: MigrationFile): Promise<MigrationModule> {
   let mod: Record<string, unknown>;
   try {
+    if (file.path.endsWith('.sql')) return loadSqlMigration(file);
     mod = await importCompiled(file);
   } catch (error) {
     throw new MigrationLoadError(`migration ${file.id} failed to import (${file.path}): ${explain(error)}`, { cause: error });

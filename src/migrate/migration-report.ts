@@ -36,6 +36,8 @@ export interface MigrationReport {
 export interface MigrationStatus {
   id: string;
   name: string;
+  /** `crew` (built in) or `app` (your folder). */
+  source: 'crew' | 'app';
   state: 'applied' | 'pending' | 'changed' | 'missing-file';
   appliedAt: string | null;
   adopted: boolean;
@@ -52,10 +54,15 @@ export interface RollbackReport {
   lines: string[];
 }
 
+/** The outcome of `crew migrate forget NAME`. */
+export type ForgetReport = RollbackReport;
+
 /** The outcome of `crew db verify`. */
 export interface VerifyReport {
   ok: boolean;
   applied: number;
+  /** The two groups: crew's built-ins and the app's own. */
+  appliedBySource: { crew: number; app: number };
   pending: string[];
   problems: Array<{ migration: string; problem: string }>;
 }
@@ -76,21 +83,29 @@ export function formatSummary(report: MigrationReport): string[] {
   return out;
 }
 
-/** The guide's `--list` table. */
-export function formatStatusList(rows: MigrationStatus[]): string[] {
+/** The `--list` table, in two groups: crew's built-ins, then the app's own (`appDir`: where they are read from). */
+export function formatStatusList(rows: MigrationStatus[], appDir: string | null = null): string[] {
   const width = Math.max(0, ...rows.map((r) => `${r.name} (${r.id})`.length));
   const out = ['Available migrations:'];
-  for (const r of rows) {
-    const label = `${r.name} (${r.id})`.padEnd(width);
-    const when = r.appliedAt ? r.appliedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '';
-    const text = {
-      applied: `  ✓ ${label}  applied ${when}${r.adopted ? ' (adopted)' : ''}`,
-      pending: `  ○ ${label}  pending`,
-      changed: `  ! ${label}  applied ${when}, but the file has changed since`,
-      'missing-file': `  ? ${label}  applied ${when}, but its file is missing`,
-    }[r.state];
-    out.push(text);
+  const groups: Array<[string, MigrationStatus[]]> = [['Built in (crew):', rows.filter((r) => r.source === 'crew')]];
+  const app = rows.filter((r) => r.source === 'app');
+  if (app.length > 0 || appDir !== null) groups.push([`Yours (${appDir ?? 'app'}):`, app]);
+  for (const [heading, group] of groups) {
+    out.push(heading);
+    if (group.length === 0) out.push('  (none yet: `crew migrate create NAME` writes the first)');
+    for (const r of group) out.push(statusLine(r, width));
   }
-  if (rows.length === 0) out.push('  (no migration files found)');
   return out;
+}
+
+/** One `--list` row: mark, name (id), state. */
+function statusLine(r: MigrationStatus, width: number): string {
+  const label = `${r.name} (${r.id})`.padEnd(width);
+  const when = r.appliedAt ? r.appliedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '';
+  return {
+    applied: `  ✓ ${label}  applied ${when}${r.adopted ? ' (adopted)' : ''}`,
+    pending: `  ○ ${label}  pending`,
+    changed: `  ! ${label}  applied ${when}, but the file has changed since`,
+    'missing-file': `  ? ${label}  applied ${when}, but its file is missing (\`crew migrate forget ${r.name}\` if deleted on purpose)`,
+  }[r.state];
 }

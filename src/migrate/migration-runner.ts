@@ -1,23 +1,28 @@
 import type { Kysely } from 'kysely';
 import type { OpenDatabase } from '../db/open-database.ts';
 import { applyPlan } from './apply-plan.ts';
-import { ensureBookkeeping, readApplied } from './bookkeeping.ts';
-import { discoverMigrations } from './discover.ts';
+import { ensureBookkeeping, forgetApplied, readApplied } from './bookkeeping.ts';
+import { discoverAll } from './discover.ts';
+import { freshHeartbeats } from './heartbeat.ts';
 import { dryRunPlan, dryRunRollback } from './dry-run.ts';
 import type { ColumnReader } from './expectations.ts';
 import { loadMigration } from './load-migration.ts';
 import type { MigrationDeclaration, MigrationFile } from './migration.ts';
-import type { MigrationReport, MigrationStatus, RollbackReport, VerifyReport } from './migration-report.ts';
-import { findMigration, laterApplied, migrationStatus, planMigrate, planRollback, type RollbackPlan } from './plan.ts';
-import type { PlanRun } from './plan-run.ts';
+import type { ForgetReport, MigrationReport, MigrationStatus, RollbackReport, VerifyReport } from './migration-report.ts';
+import { findMigration, laterApplied, migrationStatus, planForget, planMigrate, planRollback, type ForgetPlan, type RollbackPlan } from './plan.ts';
+import { backUp, type PlanRun } from './plan-run.ts';
 import { createReporter, type Reporter } from './reporter.ts';
 import { applyRollback } from './rollback.ts';
 import { verifySchema } from './verify.ts';
 
 /** Options shared by every runner operation. */
 export interface RunnerOptions {
-  /** Folder of NNNN_name.ts files; default src/migrations. */
+  /** crew's built-in migrations; default src/migrations in crew's package (tests pass a scratch copy). */
   migrationsDir?: string;
+  /** The app's own migrations (run after the built-ins); null or absent: none. */
+  appMigrationsDir?: string | null;
+  /** A missing app folder holds no migrations (the default `./migrations`), instead of being an error. */
+  appMigrationsDirOptional?: boolean;
   /** Keep this many automatic backups (in `dir`, default the engine's place); `false` skips the backup (`--no-backup`). */
   backup?: { keep: number; dir?: string } | false;
   /** Accept applied migrations whose file changed, and store the new checksums. */
@@ -44,9 +49,18 @@ export class MigrationRunner {
     this.#options = options;
   }
 
-  /** The migration files, in run order. */
+  /** The migration files in run order: crew's built-ins, then the app's own. */
   files(): MigrationFile[] {
-    return discoverMigrations(this.#options.migrationsDir);
+    return discoverAll({
+      ...(this.#options.migrationsDir ? { builtinsDir: this.#options.migrationsDir } : {}),
+      appDir: this.#options.appMigrationsDir ?? null,
+      appDirOptional: this.#options.appMigrationsDirOptional ?? false,
+    });
+  }
+
+  /** The app's migrations folder, or null when this runner has none. */
+  get appMigrationsDir(): string | null {
+    return this.#options.appMigrationsDir ?? null;
   }
 
   /** Finds a migration by name (`2fa`) or id (`0002_2fa`); unknown names are bad usage (exit 2). */
@@ -66,7 +80,7 @@ export class MigrationRunner {
     const dryRun = options.dryRun ?? false;
     const reporter = createReporter(this.#options.onLine);
     return this.#locked(reporter, dryRun, async (db) => {
-      if (!dryRun) await ensureBookkeeping(db);
+      if (!dryRun) await ensureBookkeeping(db, this.#columns(db));
       const facts = { files, applied: await readApplied(db, this.#columns(db)), tables: await this.#open.adapter.listTables(db) };
       const backup = !dryRun && this.#options.backup !== false && this.#open.adapter.backupBeforeMigrate;
       const plan = planMigrate(facts, { ...(options.target !== undefined ? { target: options.target } : {}), allowChanged: this.#options.allowChanged ?? false, backup });
@@ -78,7 +92,7 @@ export class MigrationRunner {
    * Undoes one applied migration after a backup; refused while later applied migrations depend on it.
    * `confirm` sees the plan (what will be dropped) after those checks and before anything changes.
    */
-  async rollback(nameOrId: string, options: { confirm?: (plan: RollbackPlan) => Promise<boolean>; dryRun?: boolean } = {}): Promise<RollbackReport> {
+  async rollback(nameOrId: string, options: { confirm?: (plan: RollbackPlan) => Promise<boolean>; dryRun?: boolean; force?: boolean } = {}): Promise<RollbackReport> {
     const files = this.files();
     const file = findMigration(files, nameOrId);
     const reporter = createReporter(this.#options.onLine);
@@ -88,7 +102,10 @@ export class MigrationRunner {
       if (applied.some((a) => a.id === file.id)) {
         for (const f of [file, ...laterApplied(files, applied, file)]) declarations.set(f.id, await loadMigration(f));
       }
-      const plan = planRollback({ files, applied, declarations }, { target: file.id, backup: this.#options.backup !== false });
+      // A dry run changes nothing, so running servers do not stop it.
+      const servers = options.dryRun ? [] : await freshHeartbeats(db, this.#columns(db), this.#now());
+      const plan = planRollback({ files, applied, declarations, servers }, { target: file.id, backup: this.#options.backup !== false, force: options.force ?? false });
+      if (options.force && servers.length > 0) reporter.line(`! rolling back while ${servers.length} crew server(s) use this database (--force)`);
       if (options.dryRun) return dryRunRollback(plan, this.#run(db, reporter));
       if (options.confirm && !(await options.confirm(plan))) {
         reporter.line('Cancelled; nothing was changed.');
@@ -98,10 +115,35 @@ export class MigrationRunner {
     });
   }
 
+  /**
+   * Removes the bookkeeping row of an applied migration whose file is gone, after a backup; the schema is left as
+   * it is. `confirm` sees the plan before anything changes.
+   */
+  async forget(nameOrId: string, options: { confirm?: (plan: ForgetPlan) => Promise<boolean> } = {}): Promise<ForgetReport> {
+    const files = this.files();
+    const reporter = createReporter(this.#options.onLine);
+    return this.#locked(reporter, false, async (db) => {
+      const plan = planForget({ files, applied: await readApplied(db, this.#columns(db)) }, { target: nameOrId, backup: this.#options.backup !== false });
+      if (options.confirm && !(await options.confirm(plan))) {
+        reporter.line('Cancelled; nothing was changed.');
+        return { ok: false, cancelled: true, id: plan.id, name: plan.name, backupPath: null, lines: reporter.lines };
+      }
+      const run = this.#run(db, reporter);
+      const backupPath = plan.backupFirst ? await backUp(run, 'forget') : null;
+      await run.adapter.writeTransaction(db, (trx) => forgetApplied(trx, plan.id));
+      reporter.line(`✓ ${plan.name} forgotten: its bookkeeping row is removed; the schema is unchanged`);
+      return { ok: true, id: plan.id, name: plan.name, backupPath, lines: reporter.lines };
+    });
+  }
+
   /** Compares the live schema with what every applied migration expects. */
   async verify(): Promise<VerifyReport> {
     const columns = this.#columns(this.#open.db);
     return verifySchema(this.files(), await readApplied(this.#open.db, columns), columns);
+  }
+
+  #now(): Date {
+    return (this.#options.now ?? (() => new Date()))();
   }
 
   #columns(db: Kysely<any>): ColumnReader {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, sql } from 'kysely';
 import type { Dialect, PortableColumnType } from '../db/engine-adapter.ts';
 
 /** A column a migration can add to an adopted table without risk (nullable, or NOT NULL with a constant default). */
@@ -16,6 +16,11 @@ export type Expectations = Record<string, Record<string, 'required' | AddableCol
 
 /** What the runner hands every migration besides the transaction. */
 export interface MigrationContext {
+  /**
+   * Kysely's `sql` tag, from crew's own copy: a migration in the app's folder needs no `import` (and no install)
+   * to write raw SQL: `export async function up(db, { sql }) { await sql\`…\`.execute(db); }`.
+   */
+  sql: typeof sql;
   /** The engine, for the few places where SQL differs (like Alembic's `op.get_bind().dialect`). */
   dialect: Dialect;
   /** Column names of a table in the live schema, or null if it does not exist. */
@@ -49,6 +54,13 @@ export interface MigrationFile {
   name: string;
   order: number;
   path: string;
-  /** SHA-256 (hex) of the file's text with line endings normalised. */
+  /** SHA-256 (hex) of the file's text with line endings normalised (per-engine SQL: over both files). */
   checksum: string;
+  /** Where it came from: crew's built-ins (src/migrations in crew's package) or the app's own folder. */
+  source: MigrationSource;
+  /** Plain SQL written once per engine (`NNNN_name.sqlite.sql`, `NNNN_name.postgres.sql`): each engine's file. */
+  variants?: Partial<Record<Dialect, string>>;
 }
+
+/** Where a migration comes from: `crew` (built in, shipped with crew) or `app` (your folder). */
+export type MigrationSource = 'crew' | 'app';

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { BackupError, type EngineAdapter } from '../db/engine-adapter.ts';
 import type { MigrationContext } from './migration.ts';
 import type { Reporter } from './reporter.ts';
@@ -20,6 +20,7 @@ export interface PlanRun {
 /** The context a migration's up()/down() receives, reading the schema through `trx` and reporting to `reporter`. */
 export function migrationContext(run: PlanRun, trx: Kysely<any>, reporter: Reporter): MigrationContext {
   return {
+    sql,
     dialect: run.adapter.dialect,
     columnsOf: (table) => run.adapter.columnsOf(trx, table),
     report: (line) => reporter.line(line),
@@ -33,13 +34,13 @@ export function schemaAccess(run: PlanRun, trx: Kysely<any>): SchemaAccess {
 }
 
 /** Writes the backup a plan asks for and reports its path; a failed backup stops the operation before any change. */
-export async function backUp(run: PlanRun, purpose: 'migrate' | 'rollback'): Promise<string> {
+export async function backUp(run: PlanRun, purpose: 'migrate' | 'rollback' | 'forget'): Promise<string> {
   let path: string;
   try {
     path = await run.adapter.backup({ keep: run.backup.keep, ...(run.backup.dir ? { dir: run.backup.dir } : {}), now: run.now() });
   } catch (error) {
     if (!(error instanceof BackupError)) throw error;
-    throw new BackupError(`${error.message}; nothing was ${purpose === 'migrate' ? 'migrated' : 'rolled back'}`, { cause: error });
+    throw new BackupError(`${error.message}; nothing was ${{ migrate: 'migrated', rollback: 'rolled back', forget: 'forgotten' }[purpose]}`, { cause: error });
   }
   run.reporter.line(`✓ Backup written to ${path}`);
   return path;

@@ -1,5 +1,6 @@
 import type { AppliedMigration } from './bookkeeping.ts';
-import type { MigrationDeclaration, MigrationFile } from './migration.ts';
+import type { ServerHeartbeat } from './heartbeat.ts';
+import type { MigrationDeclaration, MigrationFile, MigrationSource } from './migration.ts';
 import { MigrationError, type MigrationStatus } from './migration-report.ts';
 
 // The planner: pure functions from facts (discovered files in run order, bookkeeping rows, live schema
@@ -60,6 +61,7 @@ export function planMigrate(
   }
   const appliedIds = new Set(applied.map((a) => a.id));
   const pending = files.filter((f) => !appliedIds.has(f.id));
+  const missing = applied.filter((a) => !byId.has(a.id));
   let steps: MigrationStep[] = pending.map((file) => ({ kind: 'apply', file }));
   let nothingToDo: string | null = null;
   if (target && appliedIds.has(target.id)) {
@@ -69,6 +71,9 @@ export function planMigrate(
     if (earlier.length > 0) {
       throw new MigrationError('earlier_pending', `cannot apply ${target.name} alone: earlier migration(s) ${earlier.map((f) => f.name).join(', ')} are not applied yet. Run \`crew migrate\` to apply them in order.`, 1);
     }
+  } else if (pending.length === 0 && missing.length > 0) {
+    // Not "nothing to do": the database records work whose file is gone, which someone has to look at.
+    nothingToDo = `No pending migrations, but ${missing.length} applied migration(s) have no file: ${missing.map((a) => a.name).join(', ')}. Restore the file(s), or if one was deleted on purpose run \`crew migrate forget NAME\`.`;
   } else if (pending.length === 0) {
     nothingToDo = `All ${files.length} migration(s) are already applied; nothing to do.`;
   }
@@ -77,7 +82,7 @@ export function planMigrate(
   return {
     found: files.length,
     acceptedChanges: changed.map((c) => ({ id: c.id, name: c.name, checksum: byId.get(c.id)!.checksum })),
-    missingFiles: applied.filter((a) => !byId.has(a.id)).map((a) => a.name),
+    missingFiles: missing.map((a) => a.name),
     nothingToDo,
     steps,
     // A new database has nothing to lose: only crew's own bookkeeping tables, or nothing at all.
@@ -115,12 +120,22 @@ export function dependentsOf(target: MigrationDeclaration, later: Array<{ name: 
  * depends on it (named, so they can be rolled back first). `declarations` holds NAME's and every later applied one's.
  */
 export function planRollback(
-  facts: { files: MigrationFile[]; applied: AppliedMigration[]; declarations: Map<string, MigrationDeclaration> },
-  request: { target: string; backup: boolean },
+  facts: { files: MigrationFile[]; applied: AppliedMigration[]; declarations: Map<string, MigrationDeclaration>; servers?: ServerHeartbeat[] },
+  request: { target: string; backup: boolean; force?: boolean },
 ): RollbackPlan {
   const file = findMigration(facts.files, request.target);
   if (!facts.applied.some((a) => a.id === file.id)) {
     throw new MigrationError('not_applied', `${file.name} is not applied, so there is nothing to roll back`, 1);
+  }
+  // Your migrations may use crew's tables in ways no declaration shows (a foreign key, a view, a query in your
+  // app): while any of them is applied, crew's built-ins stay. The simple rule beats a clever guess; no override.
+  const appApplied = laterApplied(facts.files, facts.applied, file).filter((f) => f.source === 'app');
+  if (file.source === 'crew' && appApplied.length > 0) {
+    throw new MigrationError(
+      'app_migrations_applied',
+      `cannot roll back ${file.name}, one of crew's built-in migrations, while your migration(s) ${appApplied.map((f) => f.name).join(', ')} are applied: they may rely on crew's tables. Roll them back first (newest first).`,
+      1,
+    );
   }
   const declarationOf = (f: MigrationFile) => {
     const d = facts.declarations.get(f.id);
@@ -132,7 +147,47 @@ export function planRollback(
   if (dependents.length > 0) {
     throw new MigrationError('has_dependents', `cannot roll back ${file.name}: applied migration(s) ${dependents.join(', ')} depend on it; roll them back first (newest first)`, 1);
   }
+  // Issue 11: a rollback under a running server made every sign-in fail ("no such table"). Servers keep a
+  // heartbeat row; while a fresh one exists the rollback is refused unless the operator says --force.
+  const servers = facts.servers ?? [];
+  if (servers.length > 0 && !request.force) {
+    throw new MigrationError(
+      'servers_running',
+      `refusing to roll back ${file.name}: ${servers.length} crew server(s) are using this database (${servers.map(describeServer).join('; ')}). Stop them first, or pass --force if you are sure.`,
+      1,
+    );
+  }
   return { file, undoes: madeBy(declarationOf(file)), backupFirst: request.backup };
+}
+
+/** "host web-1, pid 4242, started 2026-…Z" */
+export function describeServer(server: ServerHeartbeat): string {
+  return `host ${server.host}, pid ${server.pid}, started ${server.startedAt}`;
+}
+
+/** What `crew migrate forget NAME` will do: remove the bookkeeping row of an applied migration whose file is gone. */
+export interface ForgetPlan {
+  id: string;
+  name: string;
+  source: MigrationSource;
+  backupFirst: boolean;
+}
+
+/**
+ * Plans `crew migrate forget NAME`: only a row whose file is missing can be forgotten (a migration with a file is
+ * rolled back, which also undoes its schema); an unknown name lists the rows that can be forgotten (exit 2).
+ */
+export function planForget(facts: { files: MigrationFile[]; applied: AppliedMigration[] }, request: { target: string; backup: boolean }): ForgetPlan {
+  const row = facts.applied.find((a) => a.name === request.target || a.id === request.target);
+  const withFile = facts.files.find((f) => f.name === request.target || f.id === request.target);
+  if (withFile && row) {
+    throw new MigrationError('file_exists', `${withFile.name} still has its file (${withFile.path}); forget is only for a row whose file was deleted. To undo it, run \`crew migrate ${withFile.name} --rollback\`.`, 1);
+  }
+  if (!row) {
+    const missing = facts.applied.filter((a) => !facts.files.some((f) => f.id === a.id)).map((a) => a.name);
+    throw new MigrationError('unknown_migration', `no applied migration "${request.target}" without a file. Applied migrations whose file is missing: ${missing.join(', ') || '(none)'}`, 2);
+  }
+  return { id: row.id, name: row.name, source: row.source, backupFirst: request.backup };
 }
 
 /** Every migration file with whether it is applied, plus applied rows whose file is gone. */
@@ -140,11 +195,11 @@ export function migrationStatus(files: MigrationFile[], applied: AppliedMigratio
   const byId = new Map(applied.map((a) => [a.id, a]));
   const rows: MigrationStatus[] = files.map((f) => {
     const a = byId.get(f.id);
-    if (!a) return { id: f.id, name: f.name, state: 'pending', appliedAt: null, adopted: false };
-    return { id: f.id, name: f.name, state: a.checksum === f.checksum ? 'applied' : 'changed', appliedAt: a.appliedAt, adopted: a.adopted };
+    if (!a) return { id: f.id, name: f.name, source: f.source, state: 'pending', appliedAt: null, adopted: false };
+    return { id: f.id, name: f.name, source: f.source, state: a.checksum === f.checksum ? 'applied' : 'changed', appliedAt: a.appliedAt, adopted: a.adopted };
   });
   for (const a of applied) {
-    if (!files.some((f) => f.id === a.id)) rows.push({ id: a.id, name: a.name, state: 'missing-file', appliedAt: a.appliedAt, adopted: a.adopted });
+    if (!files.some((f) => f.id === a.id)) rows.push({ id: a.id, name: a.name, source: a.source, state: 'missing-file', appliedAt: a.appliedAt, adopted: a.adopted });
   }
   return rows;
 }

@@ -2,10 +2,16 @@ import type { Config } from '../config.ts';
 import type { OpenDatabase } from '../db/open-database.ts';
 import { encryptionKeysFor } from '../deps.ts';
 import { SecretBox } from '../lib/secret-box.ts';
+import { defaultAppMigrationsDir } from './discover.ts';
 import { MigrationRunner } from './migration-runner.ts';
 
+/** The app's own migrations folder: CREW_MIGRATIONS_DIR, else `./migrations` in the working folder (which may not exist). */
+export function appMigrationsDirFor(config: Config): { dir: string; optional: boolean } {
+  return config.migrationsDir ? { dir: config.migrationsDir, optional: false } : { dir: defaultAppMigrationsDir(), optional: true };
+}
+
 /**
- * The MigrationRunner that `crew migrate` and `crew serve` use: migrations folder, backups kept and
+ * The MigrationRunner that `crew migrate` and `crew serve` use: the app's migrations folder, backups kept and
  * the secret-encryption key all come from the configuration.
  */
 export function runnerFromConfig(
@@ -14,8 +20,11 @@ export function runnerFromConfig(
   options: { onLine?: (line: string) => void; backup?: boolean; allowChanged?: boolean } = {},
 ): MigrationRunner {
   let box: SecretBox | undefined;
+  const app = appMigrationsDirFor(config);
   return new MigrationRunner(open, {
-    ...(config.migrationsDir ? { migrationsDir: config.migrationsDir } : {}),
+    // crew's built-ins always come from crew itself; CREW_MIGRATIONS_DIR names the app's own folder.
+    appMigrationsDir: app.dir,
+    appMigrationsDirOptional: app.optional,
     backup: options.backup === false ? false : { keep: config.backupsToKeep },
     allowChanged: options.allowChanged ?? false,
     ...(options.onLine ? { onLine: options.onLine } : {}),

@@ -18,5 +18,6 @@ export async function verifySchema(files: MigrationFile[], applied: AppliedMigra
     for (const d of describeDrift(drift)) problems.push({ migration: a.name, problem: d });
   }
   const pending = files.filter((f) => !applied.some((a) => a.id === f.id)).map((f) => f.name);
-  return { ok: problems.length === 0, applied: applied.length, pending, problems };
+  const count = (source: 'crew' | 'app') => applied.filter((a) => a.source === source).length;
+  return { ok: problems.length === 0, applied: applied.length, appliedBySource: { crew: count('crew'), app: count('app') }, pending, problems };
 }

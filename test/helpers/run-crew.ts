@@ -71,7 +71,15 @@ export function runCrew(args: string[], options: { env?: Record<string, string>;
 }
 
 /**
- * A scratch copy of the project's migrations in a temporary folder OUTSIDE the repository, with no
+ * An empty folder OUTSIDE the repository, with no package.json, for the app's own migrations
+ * (CREW_MIGRATIONS_DIR / RunnerOptions.appMigrationsDir); crew's built-ins still come from crew.
+ */
+export function scratchAppMigrationsDir(): string {
+  return mkdtempSync(join(tmpdir(), 'crew-app-migrations-'));
+}
+
+/**
+ * A scratch copy of crew's built-in migrations (RunnerOptions.migrationsDir) in a temporary folder OUTSIDE the repository, with no
  * package.json, for tests that add, break or edit migration files (crew provides `kysely` to them).
  */
 export function scratchMigrationsDir(): string {

@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCrew, scratchMigrationsDir, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
+import { runCrew, scratchAppMigrationsDir, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 
 // The shipped CLI (dist/) loading migrations from a folder outside crew with no package.json: each file is
@@ -30,7 +30,7 @@ describe.each(TEST_DIALECTS)('crew migrate with a migrations folder outside crew
   let dir: string;
   beforeEach(async () => {
     test = await createTestDatabase(kind);
-    dir = scratchMigrationsDir();
+    dir = scratchAppMigrationsDir();
   });
   afterEach(async () => {
     await test.cleanup();

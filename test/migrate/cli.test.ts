@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CREW_BIN, runCrew, scratchMigrationsDir, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
+import { CREW_BIN, runCrew, scratchAppMigrationsDir, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
 import { createTestDatabase, restoreBackup, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 
 const env = (test: TestDatabase, extra: Record<string, string> = {}) => ({
@@ -30,7 +30,7 @@ describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', { timeout: SPAWN_TEST_T
     expect(run.stdout).not.toMatch(/\u001b\[/); // no colour codes without a TTY
     const list = await runCrew(['migrate', '--list'], { env: env(test), cwd: test.dir });
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/Available migrations:\n {2}✓ users \(0001_users\) +applied \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    expect(list.stdout).toMatch(/Available migrations:\nBuilt in \(crew\):\n {2}✓ users \(0001_users\) +applied \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
     const json = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(test), cwd: test.dir })).stdout);
     expect(json.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
     const verify = await runCrew(['db', 'verify', '--json'], { env: env(test), cwd: test.dir });
@@ -186,7 +186,7 @@ describe('crew: bad configuration and unusable databases', { timeout: SPAWN_TEST
     });
 
     it('`crew serve` does not start when a start-up migration fails, and exits 1', async () => {
-      const dir = scratchMigrationsDir();
+      const dir = scratchAppMigrationsDir();
       try {
         writeFileSync(join(dir, '0007_broken.ts'), 'export const expects = {};\nexport async function up() { throw new Error("nope"); }\nexport async function down() {}\n');
         const run = await runCrew(['serve'], { env: { ...env(test), CREW_MIGRATIONS_DIR: dir, PORT: '0' } });

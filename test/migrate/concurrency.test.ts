@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCrew, scratchMigrationsDir, spawnCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
+import { runCrew, scratchAppMigrationsDir, spawnCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 
 // A migration that creates a table, says so, then stays inside its transaction until the file named by
@@ -57,7 +57,7 @@ describe.each(TEST_DIALECTS)('one runner at a time on %s', { timeout: SPAWN_TEST
   let dir: string;
   beforeEach(async () => {
     test = await createTestDatabase(kind);
-    dir = scratchMigrationsDir();
+    dir = scratchAppMigrationsDir();
     writeFileSync(join(dir, '0007_slow.ts'), SLOW_MIGRATION);
   });
   afterEach(async () => {

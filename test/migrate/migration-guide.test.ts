@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { guideMigrationFile } from '../helpers/app-migration-fixtures.ts';
 import { ROOT, runCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
 
 // docs/MIGRATION_GUIDE.md's examples cannot go stale: every ```-block that starts with `$ npx crew …` is run,
@@ -11,11 +12,23 @@ import { ROOT, runCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
 interface Example {
   args: string[];
   expected: string[];
+  /** Migration files the guide shows before this command (`-- migrations/…` / `// migrations/…` blocks), written first. */
+  files: Array<{ path: string; text: string }>;
 }
 
 function examples(markdown: string): Example[] {
-  const blocks = [...markdown.matchAll(/^```\n(\$ npx crew [^\n]+)\n([\s\S]*?)^```$/gm)];
-  return blocks.map(([, command, output]) => ({ args: command!.slice('$ npx crew '.length).trim().split(/\s+/), expected: output!.trimEnd().split('\n') }));
+  const out: Example[] = [];
+  let files: Example['files'] = [];
+  for (const block of markdown.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)) {
+    const body = block[2]!;
+    const command = /^\$ npx crew ([^\n]+)\n([\s\S]*)$/.exec(body);
+    const file = guideMigrationFile(body);
+    if (command) {
+      out.push({ args: command[1]!.trim().split(/\s+/), expected: command[2]!.trimEnd().split('\n'), files });
+      files = [];
+    } else if (file) files.push(file);
+  }
+  return out;
 }
 
 /** Output lines with what differs between runs made equal: the folder, times, time stamps and column padding. */
@@ -48,6 +61,10 @@ describe('docs/MIGRATION_GUIDE.md examples', { timeout: SPAWN_TEST_TIMEOUT_MS },
   });
 
   it.each(guide.map((e, i) => [i + 1, e.args.join(' '), e] as const))('example %i: crew %s prints what the guide shows', async (_n, _command, example) => {
+    for (const file of example.files) {
+      mkdirSync(dirname(join(folder, file.path)), { recursive: true });
+      writeFileSync(join(folder, file.path), file.text);
+    }
     const run = await runCrew(example.args, { cwd: folder });
     expect(run.code, run.stderr).toBe(0);
     const actual = normalise(run.stdout.trimEnd().split('\n'), folder);

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { AppliedMigration } from '../../src/migrate/bookkeeping.ts';
 import type { MigrationDeclaration, MigrationFile } from '../../src/migrate/migration.ts';
-import { dependentsOf, migrationStatus, planMigrate, planRollback } from '../../src/migrate/plan.ts';
+import { dependentsOf, migrationStatus, planForget, planMigrate, planRollback } from '../../src/migrate/plan.ts';
 
 // The planner is pure: these tests need no database and no files, only facts.
 
-const file = (order: number, name: string, checksum = 'a'.repeat(64)): MigrationFile => {
+const file = (order: number, name: string, checksum = 'a'.repeat(64), source: 'crew' | 'app' = 'crew'): MigrationFile => {
   const id = `${String(order).padStart(4, '0')}_${name}`;
-  return { id, name, order, path: `/migrations/${id}.ts`, checksum };
+  return { id, name, order, path: `/migrations/${id}.ts`, checksum, source };
 };
-const applied = (f: MigrationFile, checksum = f.checksum): AppliedMigration => ({ id: f.id, name: f.name, checksum, appliedAt: '2026-01-01T00:00:00.000Z', adopted: false, executionMs: 1 });
+const applied = (f: MigrationFile, checksum = f.checksum): AppliedMigration => ({ id: f.id, name: f.name, checksum, appliedAt: '2026-01-01T00:00:00.000Z', adopted: false, executionMs: 1, source: f.source });
 
 const users = file(1, 'users');
 const twoFa = file(2, '2fa');
@@ -104,6 +104,46 @@ describe('planRollback', () => {
 
   it('treats a missing declaration as a programming error', () => {
     expect(() => planRollback({ files: FILES, applied: allApplied, declarations: new Map() }, { target: 'sessions', backup: true })).toThrow(TypeError);
+  });
+});
+
+describe('planRollback with the app’s own migrations and running servers', () => {
+  const phone = file(1, 'add_phone', 'b'.repeat(64), 'app');
+  const files = [...FILES, phone];
+  const decl = new Map([...declarations, [phone.id, { expects: { users: { phone: 'required' as const } } }]]);
+  const server = { id: 'x', host: 'web-1', pid: 42, startedAt: '2026-01-01T00:00:00.000Z', beatAt: '2026-01-01T00:00:00.000Z' };
+
+  it('refuses a built-in while any app migration is applied, naming them, even one no declaration links', () => {
+    expect(() => planRollback({ files, applied: files.map((f) => applied(f)), declarations: decl }, { target: 'sessions', backup: true })).toThrow(
+      expect.objectContaining({ code: 'app_migrations_applied', message: expect.stringContaining('while your migration(s) add_phone are applied') }),
+    );
+    expect(planRollback({ files, applied: files.map((f) => applied(f)), declarations: decl }, { target: 'add_phone', backup: true }).file).toBe(phone);
+    expect(planRollback({ files, applied: FILES.map((f) => applied(f)), declarations: decl }, { target: 'sessions', backup: true }).file).toBe(sessions);
+  });
+
+  it('refuses while servers run, naming them, unless forced; checks dependents first', () => {
+    const facts = { files: FILES, applied: FILES.map((f) => applied(f)), declarations, servers: [server] };
+    expect(() => planRollback(facts, { target: 'sessions', backup: true })).toThrow(expect.objectContaining({ code: 'servers_running', message: expect.stringContaining('(host web-1, pid 42, started 2026-01-01T00:00:00.000Z)') }));
+    expect(planRollback(facts, { target: 'sessions', backup: true, force: true }).file).toBe(sessions);
+    expect(() => planRollback(facts, { target: 'users', backup: true, force: true })).toThrow(expect.objectContaining({ code: 'has_dependents' }));
+  });
+});
+
+describe('planForget', () => {
+  const gone = file(9, 'gone');
+  it('forgets only an applied row whose file is gone', () => {
+    const facts = { files: FILES, applied: [...FILES.map((f) => applied(f)), applied(gone)] };
+    expect(planForget(facts, { target: 'gone', backup: true })).toEqual({ id: gone.id, name: 'gone', source: 'crew', backupFirst: true });
+    expect(() => planForget(facts, { target: 'sessions', backup: true })).toThrow(expect.objectContaining({ code: 'file_exists' }));
+    expect(() => planForget(facts, { target: 'nosuch', backup: true })).toThrow(expect.objectContaining({ code: 'unknown_migration', exitCode: 2, message: expect.stringContaining('whose file is missing: gone') }));
+  });
+});
+
+describe('planMigrate with applied rows whose file is missing', () => {
+  it('warns instead of saying there is nothing to do', () => {
+    const plan = planMigrate({ files: FILES, applied: [...FILES.map((f) => applied(f)), applied(file(9, 'gone'))], tables: [] }, request);
+    expect(plan.missingFiles).toEqual(['gone']);
+    expect(plan.nothingToDo).toMatch(/^No pending migrations, but 1 applied migration\(s\) have no file: gone\./);
   });
 });
 

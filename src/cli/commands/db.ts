@@ -11,7 +11,8 @@ export const dbVerifyCommand: CliCommand = {
     return ctx.withDatabase(
       async (open, config) => {
         const report = await runnerFor(ctx, open, config, opts).verify();
-        if (report.ok) ctx.out.line(`✓ Schema matches all ${report.applied} applied migration(s)`);
+        const groups = `${report.appliedBySource.crew} built in (crew), ${report.appliedBySource.app} yours`;
+        if (report.ok) ctx.out.line(`✓ Schema matches all ${report.applied} applied migration(s): ${groups}`);
         for (const p of report.problems) ctx.out.line(`✗ ${p.migration}: ${p.problem}`);
         if (report.pending.length > 0) ctx.out.line(`○ pending: ${report.pending.join(', ')}`);
         ctx.out.result(report);

@@ -27,6 +27,7 @@ export async function rollbackMigration(ctx: CliContext, name: string | undefine
       return 0;
     }
     const report = await runner.rollback(name, {
+      force: Boolean(opts.force),
       confirm: async (plan) => {
         ctx.out.line(`WARNING: rolling back ${plan.file.name} runs its down() step: ${describeUndo(plan)}`);
         if (plan.backupFirst) ctx.out.line('A backup of the database is written first.');

@@ -1,17 +1,20 @@
 import { formatStatusList, formatSummary } from '../../migrate/migration-report.ts';
 import { UsageError, type CliCommand, type CliContext } from '../cli-command.ts';
 import { createMigration } from './migrate-create.ts';
+import { forgetMigration } from './migrate-forget.ts';
 import { rollbackMigration } from './migrate-rollback.ts';
 import { runnerFor } from './runner-for.ts';
 
-/** `crew migrate [NAME] [--list|--rollback|--dry-run]` and `crew migrate create NAME`. */
+/** `crew migrate [NAME] [--list|--rollback|--dry-run]`, `crew migrate create NAME [--sql]` and `crew migrate forget NAME`. */
 export const migrateCommand: CliCommand = {
   name: 'migrate',
-  description: 'apply pending migrations (all, or one by name); --list, --rollback, --dry-run; `migrate create NAME` scaffolds one',
+  description: 'apply pending migrations, crew\'s then yours (./migrations); --list, --rollback, --dry-run; `migrate create NAME [--sql]`; `migrate forget NAME`',
   args: ['[name]', '[newName]'],
   options: [
     ['--list', 'show every migration and whether it is applied'],
     ['--rollback', 'undo the named migration (backs up first; data in its tables is deleted)'],
+    ['--force', 'roll back even while crew servers are running on this database'],
+    ['--sql', 'with `migrate create`: write a plain-SQL migration (-- migrate:up / -- migrate:down)'],
     ['--dry-run', 'print the SQL that would run, change nothing'],
     ['--no-backup', 'skip the automatic SQLite backup'],
     ['--allow-changed', 'accept applied migrations whose file has changed'],
@@ -20,7 +23,8 @@ export const migrateCommand: CliCommand = {
   ],
   async run(ctx, [name, newName], opts) {
     checkCombination(name, newName, opts);
-    if (name === 'create') return createMigration(ctx, newName);
+    if (name === 'create') return createMigration(ctx, newName, opts);
+    if (name === 'forget') return forgetMigration(ctx, newName, opts);
     if (opts.rollback) return rollbackMigration(ctx, name, opts);
     if (opts.list) return ctx.withDatabase(async (open, config) => list(ctx, runnerFor(ctx, open, config, opts)), { readOnly: true });
     return ctx.withDatabase(async (open, config) => {
@@ -35,12 +39,15 @@ export const migrateCommand: CliCommand = {
 
 /** Refuses flag combinations that would silently ignore one of them (exit 2). */
 function checkCombination(name: string | undefined, newName: string | undefined, opts: Record<string, unknown>): void {
-  const set = (['list', 'rollback', 'dryRun', 'allowChanged'] as const).filter((k) => opts[k]);
+  const set = (['list', 'rollback', 'dryRun', 'allowChanged', 'force', 'sql'] as const).filter((k) => opts[k]);
   const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-  if (name === 'create') {
-    if (set.length > 0) throw new UsageError(`\`migrate create\` takes no ${set.map(flag).join(', ')}`);
+  if (name === 'create' || name === 'forget') {
+    const wrong = set.filter((k) => !(name === 'create' && k === 'sql'));
+    if (wrong.length > 0) throw new UsageError(`\`migrate ${name}\` takes no ${wrong.map(flag).join(', ')}`);
     return;
   }
+  if (opts.sql) throw new UsageError('--sql goes with `crew migrate create NAME --sql`');
+  if (opts.force && !opts.rollback) throw new UsageError('--force goes with --rollback (it overrides the running-server check)');
   if (newName !== undefined) throw new UsageError(`unexpected argument "${newName}" (did you mean \`crew migrate create ${newName}\`?)`);
   if (opts.list && (name !== undefined || set.length > 1)) {
     throw new UsageError(`--list shows every migration and takes no ${name !== undefined ? `migration name ("${name}")` : set.filter((k) => k !== 'list').map(flag).join(', ')}`);
@@ -49,7 +56,7 @@ function checkCombination(name: string | undefined, newName: string | undefined,
 
 async function list(ctx: CliContext, runner: ReturnType<typeof runnerFor>): Promise<number> {
   const rows = await runner.status();
-  for (const line of formatStatusList(rows)) ctx.out.line(line);
-  ctx.out.result({ migrations: rows });
+  for (const line of formatStatusList(rows, runner.appMigrationsDir)) ctx.out.line(line);
+  ctx.out.result({ migrations: rows, appMigrationsDir: runner.appMigrationsDir });
   return 0;
 }
