@@ -25,6 +25,7 @@ import { twoFactorManagementPageRoutes } from './routes/two-factor-manage-pages.
 import { healthRoutes } from './routes/health-routes.ts';
 import { staticRoutes } from './routes/static-routes.ts';
 import { createServices } from './services.ts';
+import { trustProxyOption } from './trust-proxy.ts';
 
 /** Largest request body accepted (bytes); larger ones get 413 before they are read. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -45,7 +46,8 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   const app = Fastify({
     ...logging,
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: deps.config.trustProxy,
+    // request.ip is the right-most X-Forwarded-For address not added by a trusted proxy (never `true`: config refuses it).
+    trustProxy: trustProxyOption(deps.config.trustProxy),
     return503OnClosing: true,
     // No type coercion: `{"code": 123456}` is a wrong type (400), not silently a string.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true } },
