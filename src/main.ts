@@ -2,7 +2,10 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/open-database.ts';
-import { createDeps } from './deps.ts';
+import { createDeps, loadKeyRing } from './deps.ts';
+import { SecretBox } from './lib/secret-box.ts';
+import { assertKeysCoverSecrets } from './modules/two-factor/encryption-keys.ts';
+import { TwoFactorRepository } from './modules/two-factor/two-factor.repository.ts';
 import { buildApp } from './http/build-app.ts';
 import { createLogger } from './http/logger.ts';
 import { formatSummary } from './migrate/migration-report.ts';
@@ -51,12 +54,16 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   const open = await openDatabase(config.database);
   let app: FastifyInstance | null = null;
   try {
+    // Before migrations: a missing key file beside encrypted secrets stops start-up instead of being replaced by a new key.
+    const ring = await loadKeyRing(config, open, { create: true });
     if (options.migrate ?? true) {
       const report = await runnerFromConfig(open, config, { onLine: print }).migrate();
       for (const line of formatSummary(report)) print(line);
       if (!report.ok) throw new ServeMigrationError('migrations failed; the server was not started');
     }
-    app = await buildApp(createDeps(config, open, { logger: createLogger(config) }));
+    // Every key id that stored secrets use must be configured, or those users' TOTP sign-ins would answer 500.
+    await assertKeysCoverSecrets(new TwoFactorRepository(open.db), new SecretBox(ring.keys), ring.source);
+    app = await buildApp(createDeps(config, open, { logger: createLogger(config), keys: ring.keys }));
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await app?.close().catch(() => {});

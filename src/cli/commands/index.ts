@@ -19,6 +19,10 @@ export const COMMAND_GROUPS: Readonly<Record<string, () => Promise<CliCommand[]>
     const { twoFactorStatusCommand, twoFactorResetCommand } = await import('./two-factor.ts');
     return [twoFactorStatusCommand, twoFactorResetCommand];
   },
+  keys: async () => {
+    const { keysStatusCommand, keysRotateCommand } = await import('./keys.ts');
+    return [keysStatusCommand, keysRotateCommand];
+  },
 };
 
 /**
