@@ -33,6 +33,10 @@ export interface Config {
   /** Which X-Forwarded-* senders to believe: false (none), a hop count, or proxy addresses/CIDRs (Fastify trustProxy forms). */
   trustProxy: TrustProxy;
   backupsToKeep: number;
+  /** REDIS_URL: where per-IP rate limits are shared by every instance; null keeps them in each instance's memory. */
+  redisUrl: string | null;
+  /** CREW_REDIS_PREFIX: the prefix of crew's Redis keys (several deployments, or tests, can share one Redis). */
+  redisKeyPrefix: string;
   /** Folder of migration files; null means the project's src/migrations. */
   migrationsDir: string | null;
   logLevel: string;
@@ -87,6 +91,21 @@ function isProxyAddress(entry: string): boolean {
   if (prefix === undefined) return true;
   if (!/^\d{1,3}$/.test(prefix)) return false;
   return Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+/** Checks REDIS_URL: `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). */
+export function parseRedisUrl(value: string): string {
+  const raw = value.trim();
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = null;
+  }
+  if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname) {
+    throw new ConfigError('REDIS_URL', 'is not a Redis URL (expected redis://host:6379 or rediss://host:6380 for TLS)');
+  }
+  return raw;
 }
 
 /** A configuration value that cannot be used; the message names the variable. */
@@ -211,6 +230,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     registration: oneOf('CREW_REGISTRATION', get('CREW_REGISTRATION', 'open'), ['open', 'closed'] as const),
     cookieSecure: cookie === 'auto' ? 'auto' : cookie === 'true',
     trustProxy: parseTrustProxy(get('TRUST_PROXY', 'false')),
+    redisUrl: merged.REDIS_URL?.trim() ? parseRedisUrl(merged.REDIS_URL) : null,
+    redisKeyPrefix: get('CREW_REDIS_PREFIX', 'crew:rate-limit:'),
     backupsToKeep: integer('CREW_BACKUPS_KEEP', get('CREW_BACKUPS_KEEP', '10'), 1, 1000),
     migrationsDir: merged.CREW_MIGRATIONS_DIR ? resolve(cwd, merged.CREW_MIGRATIONS_DIR) : null,
     logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL', 'info'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
