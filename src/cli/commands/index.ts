@@ -25,6 +25,19 @@ export const COMMAND_GROUPS: Readonly<Record<string, () => Promise<CliCommand[]>
   },
 };
 
+/** One sentence per command group for the top-level help (the group's commands have their own). */
+export const GROUP_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  db: 'check the live schema against the migrations (db verify) and write a backup now (db backup)',
+  users: 'create accounts (the way in when registration is closed) and list them with their two-factor status',
+  '2fa': "show a user's two-factor status, or reset it when they lost their phone and backup codes",
+  keys: 'see which encryption keys protect the stored TOTP secrets (keys status) and move them to a new key (keys rotate)',
+};
+
+/** Extra lines for the top-level help, shown after the command they belong to: forms that share one command. */
+export const HELP_EXTRA_LINES: ReadonlyArray<{ after: string; usage: string; description: string }> = [
+  { after: 'migrate', usage: 'migrate create NAME', description: 'write a new migration file NAME (the next number, up and down to fill in)' },
+];
+
 /**
  * The commands `argv` can reach: those of its first word's group, or every command when that word names no group
  * (help, a mistyped command: both list what exists).

@@ -7,7 +7,7 @@ import { runnerFor } from './runner-for.ts';
 /** `crew migrate [NAME] [--list|--rollback|--dry-run]` and `crew migrate create NAME`. */
 export const migrateCommand: CliCommand = {
   name: 'migrate',
-  description: 'apply pending migrations (all, or one by name); --list, --rollback, --dry-run; `migrate create NAME` scaffolds one',
+  description: 'apply pending migrations (all, or one by name); --list, --rollback, --dry-run',
   args: ['[name]', '[newName]'],
   options: [
     ['--list', 'show every migration and whether it is applied'],

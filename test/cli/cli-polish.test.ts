@@ -1,0 +1,105 @@
+// Issue 11, "CLI and operations": what a newcomer tripped over, each as the operator sees it (the shipped bundle).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CREW_BIN, ROOT, runCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
+import { createMigratedDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
+import type { OpenDatabase } from '../../src/db/open-database.ts';
+
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/**
+ * Runs `crew ARGS` on a pseudo-terminal (Python's pty module), answering each prompt that contains a key of
+ * `answers` with its value; returns the exit code and everything the terminal showed.
+ */
+function crewOnTty(args: string[], env: Record<string, string>, answers: Array<[prompt: string, answer: string]>): { code: number; output: string } {
+  const script = `
+import os, pty, sys, json
+args, env, answers = json.loads(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execve(${JSON.stringify(process.execPath)}, [${JSON.stringify(process.execPath)}, ${JSON.stringify(CREW_BIN)}] + args, env)
+out = b''
+pending = list(answers)
+while True:
+    try:
+        chunk = os.read(fd, 1024)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if pending and pending[0][0].encode() in out.split(b'\\n')[-1]:
+        os.write(fd, pending.pop(0)[1].encode() + b'\\r')
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(json.dumps({'code': os.WEXITSTATUS(status), 'output': out.decode('utf8', 'replace')}))
+`;
+  const fullEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1', TERM: 'dumb', ...env };
+  const run = spawnSync('/usr/bin/python3', ['-c', script, JSON.stringify([args, fullEnv, answers])], { encoding: 'utf8', timeout: 180_000 });
+  if (run.status !== 0) throw new Error(`pty helper failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as { code: number; output: string };
+}
+
+describe('crew --version and help', { timeout: SPAWN_TEST_TIMEOUT_MS }, () => {
+  it.each([['--version'], ['-v']])('%s prints the version and exits 0', async (flag) => {
+    const run = await runCrew([flag]);
+    expect(run).toEqual({ code: 0, stdout: `crew ${VERSION}\n`, stderr: '' });
+  });
+
+  it('top-level help gives each group a sentence and shows `migrate create NAME` on its own line', async () => {
+    const run = await runCrew(['--help']);
+    expect(run.code).toBe(0);
+    const help = run.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('-v, --version print the crew version');
+    expect(run.stdout).toMatch(/^ {2}migrate create NAME {2,}write a new migration file/m);
+    for (const group of ['db', 'users', '2fa', 'keys']) {
+      expect(run.stdout).toMatch(new RegExp(`^ {2}${group} {2,}\\S`, 'm'));
+      expect(run.stdout).not.toContain(`${group} commands`);
+    }
+    expect(help).toContain('keys see which encryption keys protect the stored TOTP secrets');
+  });
+});
+
+describe.each(TEST_DIALECTS)('crew users create password input on %s', { timeout: SPAWN_TEST_TIMEOUT_MS }, (kind) => {
+  let database: TestDatabase & { open: OpenDatabase };
+  let env: Record<string, string>;
+  beforeEach(async () => {
+    database = await createMigratedDatabase(kind);
+    env = { DATABASE_URL: database.url, CREW_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64') };
+  });
+  afterEach(async () => {
+    await database.cleanup();
+  });
+  const usernames = async () => (await database.open.db.selectFrom('users').select('username').execute()).map((u) => u.username);
+
+  it('empty stdin says "no password was given" (exit 2), not a password-policy message', async () => {
+    for (const input of ['', '\n']) {
+      const run = await runCrew(['users', 'create', 'ada'], { env, input });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/^Error: no password was given: pipe it in as the first line of stdin/);
+      expect(run.stderr).not.toContain('at least');
+    }
+    expect(await usernames()).toEqual([]);
+  });
+
+  it('on a terminal it asks twice and creates the account when both match', () => {
+    const run = crewOnTty(['users', 'create', 'ada'], env, [
+      ['Password for ada:', 'correct horse battery staple'],
+      ['Repeat the password:', 'correct horse battery staple'],
+    ]);
+    expect(run.output).toContain('✓ Created user ada');
+    expect(run.output).not.toContain('correct horse'); // never echoed
+    expect(run.code).toBe(0);
+  });
+
+  it('on a terminal two different answers create nothing (exit 2)', async () => {
+    const run = crewOnTty(['users', 'create', 'bob'], env, [
+      ['Password for bob:', 'correct horse battery staple'],
+      ['Repeat the password:', 'correct horse battery stapler'],
+    ]);
+    expect(run.output).toContain('Error: the two passwords differ; nothing was changed');
+    expect(run.code).toBe(2);
+    expect(await usernames()).toEqual([]);
+  });
+});
