@@ -40,6 +40,8 @@ export interface Config {
   /** Folder of migration files; null means the project's src/migrations. */
   migrationsDir: string | null;
   logLevel: string;
+  /** LOG_FORMAT: `auto` (readable lines on a terminal, JSON otherwise), `json` or `pretty`. */
+  logFormat: 'auto' | 'json' | 'pretty';
 }
 
 /** TRUST_PROXY parsed: `false`, a number of proxy hops in front of the app, or the proxies' addresses/CIDRs. */
@@ -234,6 +236,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisKeyPrefix: get('CREW_REDIS_PREFIX', 'crew:rate-limit:'),
     backupsToKeep: integer('CREW_BACKUPS_KEEP', get('CREW_BACKUPS_KEEP', '10'), 1, 1000),
     migrationsDir: merged.CREW_MIGRATIONS_DIR ? resolve(cwd, merged.CREW_MIGRATIONS_DIR) : null,
+    logFormat: oneOf('LOG_FORMAT', get('LOG_FORMAT', 'auto'), ['auto', 'json', 'pretty'] as const),
     logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL', 'info'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   };
   return Object.freeze(config);

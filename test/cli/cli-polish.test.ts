@@ -1,45 +1,13 @@
 // Issue 11, "CLI and operations": what a newcomer tripped over, each as the operator sees it (the shipped bundle).
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CREW_BIN, ROOT, runCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
+import { ROOT, runCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
+import { crewOnTty } from '../helpers/run-crew-tty.ts';
 import { createMigratedDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 import type { OpenDatabase } from '../../src/db/open-database.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-
-/**
- * Runs `crew ARGS` on a pseudo-terminal (Python's pty module), answering each prompt that contains a key of
- * `answers` with its value; returns the exit code and everything the terminal showed.
- */
-function crewOnTty(args: string[], env: Record<string, string>, answers: Array<[prompt: string, answer: string]>): { code: number; output: string } {
-  const script = `
-import os, pty, sys, json
-args, env, answers = json.loads(sys.argv[1])
-pid, fd = pty.fork()
-if pid == 0:
-    os.execve(${JSON.stringify(process.execPath)}, [${JSON.stringify(process.execPath)}, ${JSON.stringify(CREW_BIN)}] + args, env)
-out = b''
-pending = list(answers)
-while True:
-    try:
-        chunk = os.read(fd, 1024)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-    if pending and pending[0][0].encode() in out.split(b'\\n')[-1]:
-        os.write(fd, pending.pop(0)[1].encode() + b'\\r')
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(json.dumps({'code': os.WEXITSTATUS(status), 'output': out.decode('utf8', 'replace')}))
-`;
-  const fullEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1', TERM: 'dumb', ...env };
-  const run = spawnSync('/usr/bin/python3', ['-c', script, JSON.stringify([args, fullEnv, answers])], { encoding: 'utf8', timeout: 180_000 });
-  if (run.status !== 0) throw new Error(`pty helper failed: ${run.stderr}`);
-  return JSON.parse(run.stdout) as { code: number; output: string };
-}
 
 describe('crew --version and help', { timeout: SPAWN_TEST_TIMEOUT_MS }, () => {
   it.each([['--version'], ['-v']])('%s prints the version and exits 0', async (flag) => {
