@@ -39,10 +39,15 @@ function contextFor(out: Output): CliContext {
     async withDatabase(fn, options = {}) {
       const cfg = getConfig();
       const { openDatabase } = await import('../db/open-database.ts');
+      const { DatabaseNotMigratedError, missingTableOf } = await import('../db/engine-adapter.ts');
       const readOnly = options.readOnly ?? false;
       const open = await openDatabase(cfg.database, { poolSize: 2, mustExist: readOnly || (options.mustExist ?? false), readOnly });
       try {
         return await fn(open, cfg);
+      } catch (error) {
+        // A raw "no such table: users" tells an operator nothing; say the database is not set up and what to run.
+        const table = missingTableOf(error);
+        throw table === null ? error : new DatabaseNotMigratedError(open.adapter.location, table);
       } finally {
         await open.close();
       }

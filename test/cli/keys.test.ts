@@ -19,6 +19,7 @@ import { TwoFactorRepository } from '../../src/modules/two-factor/two-factor.rep
 import { generateTotp } from '../../src/modules/two-factor/totp.ts';
 import { TestClient } from '../http/app-harness.ts';
 import { runCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
+import { crewOnTty } from '../helpers/run-crew-tty.ts';
 import { createMigratedDatabase, PG_ADMIN_URL, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 import { createEnabledUser, type EnabledUser } from '../helpers/two-factor-fixtures.ts';
 import type { OpenDatabase } from '../../src/db/open-database.ts';
@@ -131,6 +132,15 @@ describe.each(TEST_DIALECTS)('encryption keys on %s', { timeout: SPAWN_TEST_TIME
     } finally {
       await app.close();
     }
+  });
+
+  it('keys rotate on a terminal shows a progress bar', async () => {
+    const keyB = randomBytes(32);
+    const env = configure([keyB, keyA]);
+    const run = crewOnTty(['keys', 'rotate', '--batch-size', '2'], env, []);
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/Re-encrypting \[[█░]+\] 6\/6 secrets/);
+    expect(run.output).toContain(`✓ Re-encrypted 6 secret(s) under key ${keyIdOf(keyB)}`);
   });
 
   it('a row re-enrolled while rotation works is left alone (compare-and-swap)', async () => {
