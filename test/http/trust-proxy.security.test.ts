@@ -66,6 +66,20 @@ describe.each(TEST_DIALECTS)('TRUST_PROXY=1 on %s', (kind) => {
   });
 });
 
+describe.each(TEST_DIALECTS)('TRUST_PROXY=2 (a load balancer in front of nginx) on %s', (kind) => {
+  it('skips both private hops and takes the client the load balancer saw; a public hop is not skipped', async () => {
+    const t = await createTestApp(kind, { TRUST_PROXY: '2' }, false, ipRoute);
+    try {
+      // client → load balancer 10.1.2.3 (appends the client) → nginx on 127.0.0.1 (appends 10.1.2.3) → crew
+      expect(await ipSeen(t, '127.0.0.1', '6.6.6.6, 203.0.113.20, 10.1.2.3')).toBe('203.0.113.20');
+      // a "load balancer" with a public address is not trusted by a hop count: list it instead
+      expect(await ipSeen(t, '127.0.0.1', '6.6.6.6, 203.0.113.20, 198.51.100.99')).toBe('198.51.100.99');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe.each(TEST_DIALECTS)('TRUST_PROXY as addresses on %s', (kind) => {
   let t: TestApp;
   beforeAll(async () => {
@@ -98,6 +112,8 @@ describe('TRUST_PROXY parsing', () => {
     ['1', 1],
     ['2', 2],
     ['10.0.0.5', ['10.0.0.5']],
+    ['127.0.0.1,10.20.0.0/16', ['127.0.0.1', '10.20.0.0/16']], // README "Behind a reverse proxy"
+
     ['10.0.0.5, 10.1.0.0/16,::1,fd00::/8,loopback', ['10.0.0.5', '10.1.0.0/16', '::1', 'fd00::/8', 'loopback']],
   ])('%s → %j', (value, expected) => {
     expect(loadConfig({ TRUST_PROXY: value }, '/tmp').trustProxy).toEqual(expected);
