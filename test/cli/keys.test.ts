@@ -75,6 +75,11 @@ describe.each(TEST_DIALECTS)('encryption keys on %s', { timeout: SPAWN_TEST_TIME
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`Error: the key file ${keyFile()} is missing`);
     expect(existsSync(keyFile())).toBe(false);
+    // `crew migrate` (a migration may encrypt) refuses the same way instead of making a new key.
+    const migrate = await crew(['migrate'], { DATABASE_URL: database.url });
+    expect(migrate.code).toBe(1);
+    expect(migrate.stderr).toContain(`Error: the key file ${keyFile()} is missing`);
+    expect(existsSync(keyFile())).toBe(false);
   });
 
   it('a replaced key stops start-up, naming where keys come from and the missing key id', async () => {
