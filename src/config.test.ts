@@ -10,7 +10,7 @@ describe('loadConfig', () => {
   it('has the contract defaults', () => {
     const c = loadConfig({}, cwd);
     expect(c.database).toEqual({ kind: 'sqlite', path: join(cwd, 'production_crew.db') });
-    expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', issuer: 'Production Crew', require2fa: 'off', registration: 'open', cookieSecure: 'auto', encryptionKeys: null });
+    expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', issuer: 'Production Crew', require2fa: 'off', registration: 'open', cookieSecure: 'auto', encryptionKeys: null, trustProxy: false, redisUrl: null });
     expect(c.authRateLimit).toEqual({ max: 30, timeWindowMs: 60_000 });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -34,6 +34,9 @@ describe('loadConfig', () => {
     [{ CREW_COOKIE_SECURE: 'yes' }, 'CREW_COOKIE_SECURE'],
     [{ CREW_ISSUER: 'Acme:Crew' }, 'CREW_ISSUER'],
     [{ CREW_ENCRYPTION_KEY: 'not-a-key' }, 'CREW_ENCRYPTION_KEY'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL'],
+    [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY'],
     [{ CREW_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') }, 'CREW_ENCRYPTION_KEY'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => loadConfig(env, cwd)).toThrow(ConfigError);

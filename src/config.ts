@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { parseEncryptionKeys } from './lib/secret-box.ts';
@@ -29,11 +30,84 @@ export interface Config {
   authRateLimit: RateLimit;
   registration: 'open' | 'closed';
   cookieSecure: 'auto' | boolean;
-  trustProxy: boolean;
+  /** Which X-Forwarded-* senders to believe: false (none), a hop count, or proxy addresses/CIDRs (Fastify trustProxy forms). */
+  trustProxy: TrustProxy;
   backupsToKeep: number;
+  /** REDIS_URL: where per-IP rate limits are shared by every instance; null keeps them in each instance's memory. */
+  redisUrl: string | null;
+  /** CREW_REDIS_PREFIX: the prefix of crew's Redis keys (several deployments, or tests, can share one Redis). */
+  redisKeyPrefix: string;
   /** Folder of migration files; null means the project's src/migrations. */
   migrationsDir: string | null;
   logLevel: string;
+  /** LOG_FORMAT: `auto` (readable lines on a terminal, JSON otherwise), `json` or `pretty`. */
+  logFormat: 'auto' | 'json' | 'pretty';
+}
+
+/** TRUST_PROXY parsed: `false`, a number of proxy hops in front of the app, or the proxies' addresses/CIDRs. */
+export type TrustProxy = false | number | readonly string[];
+
+/** proxy-addr's named ranges, which Fastify's trustProxy also accepts in a list. */
+const NAMED_PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** The largest hop count TRUST_PROXY accepts; real deployments have one or two proxies. */
+const MAX_PROXY_HOPS = 10;
+
+/**
+ * Parses TRUST_PROXY: `false` (or `0`), a hop count (`1`, `2`), or a comma-separated list of proxy addresses/CIDRs
+ * (`10.0.0.1, 10.1.0.0/16, loopback`). `true` is refused: it trusts every hop, so the client's own left-most
+ * X-Forwarded-For entry becomes its IP, which bypasses the per-IP limit and forges the IPs in security events
+ * (OWASP ASVS 7.1.x/OWASP Logging Cheat Sheet; Fastify docs "trustProxy").
+ * @example parseTrustProxy('1') // 1 — the right-most X-Forwarded-For address is the client
+ */
+export function parseTrustProxy(value: string): TrustProxy {
+  const raw = value.trim().toLowerCase();
+  if (raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true') {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      '"true" is refused: it trusts every X-Forwarded-For hop, so any client can choose its own IP (bypassing the per-IP ' +
+        'rate limit and forging the IPs in security events). Write the number of proxies in front of crew (TRUST_PROXY=1 ' +
+        'for one nginx or one load balancer, 2 for a load balancer in front of nginx), or their addresses, e.g. TRUST_PROXY=10.0.0.5,10.1.0.0/16',
+    );
+  }
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > MAX_PROXY_HOPS) throw new ConfigError('TRUST_PROXY', `"${value}" hops is more than ${MAX_PROXY_HOPS}; write the number of proxies in front of crew`);
+    return hops;
+  }
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (!isProxyAddress(entry)) {
+      throw new ConfigError('TRUST_PROXY', `"${entry}" is not an IP address, a CIDR (10.0.0.0/8) or one of ${NAMED_PROXY_RANGES.join(', ')}; use false, a hop count, or a comma-separated list`);
+    }
+  }
+  return Object.freeze(entries);
+}
+
+function isProxyAddress(entry: string): boolean {
+  if (NAMED_PROXY_RANGES.includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+/** Checks REDIS_URL: `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). */
+export function parseRedisUrl(value: string): string {
+  const raw = value.trim();
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = null;
+  }
+  if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname) {
+    throw new ConfigError('REDIS_URL', 'is not a Redis URL (expected redis://host:6379 or rediss://host:6380 for TLS)');
+  }
+  return raw;
 }
 
 /** A configuration value that cannot be used; the message names the variable. */
@@ -157,9 +231,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     authRateLimit: parseRateLimit(get('CREW_AUTH_RATE_LIMIT', '30/minute')),
     registration: oneOf('CREW_REGISTRATION', get('CREW_REGISTRATION', 'open'), ['open', 'closed'] as const),
     cookieSecure: cookie === 'auto' ? 'auto' : cookie === 'true',
-    trustProxy: oneOf('TRUST_PROXY', get('TRUST_PROXY', 'false'), ['true', 'false'] as const) === 'true',
+    trustProxy: parseTrustProxy(get('TRUST_PROXY', 'false')),
+    redisUrl: merged.REDIS_URL?.trim() ? parseRedisUrl(merged.REDIS_URL) : null,
+    redisKeyPrefix: get('CREW_REDIS_PREFIX', 'crew:rate-limit:'),
     backupsToKeep: integer('CREW_BACKUPS_KEEP', get('CREW_BACKUPS_KEEP', '10'), 1, 1000),
     migrationsDir: merged.CREW_MIGRATIONS_DIR ? resolve(cwd, merged.CREW_MIGRATIONS_DIR) : null,
+    logFormat: oneOf('LOG_FORMAT', get('LOG_FORMAT', 'auto'), ['auto', 'json', 'pretty'] as const),
     logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL', 'info'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   };
   return Object.freeze(config);

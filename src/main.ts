@@ -2,7 +2,10 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/open-database.ts';
-import { createDeps } from './deps.ts';
+import { createDeps, loadKeyRing } from './deps.ts';
+import { SecretBox } from './lib/secret-box.ts';
+import { assertKeysCoverSecrets } from './modules/two-factor/encryption-keys.ts';
+import { TwoFactorRepository } from './modules/two-factor/two-factor.repository.ts';
 import { buildApp } from './http/build-app.ts';
 import { createLogger } from './http/logger.ts';
 import { startHeartbeat, type Heartbeat } from './migrate/heartbeat.ts';
@@ -53,12 +56,19 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   let app: FastifyInstance | null = null;
   let heartbeat: Heartbeat | null = null;
   try {
+    // Before migrations: a missing key file beside encrypted secrets stops start-up instead of being replaced by a new key.
+    const ring = await loadKeyRing(config, open, { create: true });
     if (options.migrate ?? true) {
       const report = await runnerFromConfig(open, config, { onLine: print }).migrate();
       for (const line of formatSummary(report)) print(line);
       if (!report.ok) throw new ServeMigrationError('migrations failed; the server was not started');
     }
-    app = await buildApp(createDeps(config, open, { logger: createLogger(config) }));
+    // Every key id that stored secrets use must be configured, or those users' TOTP sign-ins would answer 500.
+    // (`serve --no-migrate` on a database without the table has no secrets to check.)
+    if ((await open.adapter.listTables(open.db)).includes('two_factor_auth')) {
+      await assertKeysCoverSecrets(new TwoFactorRepository(open.db), new SecretBox(ring.keys), ring.source);
+    }
+    app = await buildApp(createDeps(config, open, { logger: createLogger(config), keys: ring.keys }));
     await app.listen({ port: config.port, host: config.host });
     // A row in crew_server_heartbeats while this server runs: `crew migrate NAME --rollback` refuses (without
     // --force) while fresh rows exist, instead of pulling tables from under live requests (issue 11).

@@ -1,10 +1,32 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, Help } from 'commander';
 import { ConfigError, loadConfig, wantsColour, type Config } from '../config.ts';
 import type { CliCommand, CliContext } from './cli-command.ts';
 import { UsageError } from './cli-command.ts';
 import { Output } from './output.ts';
-import { loadCommands } from './commands/index.ts';
+import { GROUP_DESCRIPTIONS, HELP_EXTRA_LINES, loadCommands } from './commands/index.ts';
+import { packageRoot } from '../lib/package-root.ts';
+
+/** The version in package.json, as `crew --version` prints it. */
+function crewVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Top-level help: each command, plus the extra forms in HELP_EXTRA_LINES (display only) after the command they use. */
+function visibleCommands(this: Help, cmd: Command): Command[] {
+  const commands = Help.prototype.visibleCommands.call(this, cmd);
+  if (cmd.parent) return commands;
+  return commands.flatMap((c) => [
+    c,
+    ...HELP_EXTRA_LINES.filter((extra) => extra.after === c.name()).map((extra) => {
+      const shown = new Command(extra.usage).description(extra.description);
+      shown.helpOption(false);
+      return shown;
+    }),
+  ]);
+}
 
 /** Builds the context a command runs in. */
 function contextFor(out: Output): CliContext {
@@ -17,10 +39,15 @@ function contextFor(out: Output): CliContext {
     async withDatabase(fn, options = {}) {
       const cfg = getConfig();
       const { openDatabase } = await import('../db/open-database.ts');
+      const { DatabaseNotMigratedError, missingTableOf } = await import('../db/engine-adapter.ts');
       const readOnly = options.readOnly ?? false;
-      const open = await openDatabase(cfg.database, { poolSize: 2, mustExist: readOnly, readOnly });
+      const open = await openDatabase(cfg.database, { poolSize: 2, mustExist: readOnly || (options.mustExist ?? false), readOnly });
       try {
         return await fn(open, cfg);
+      } catch (error) {
+        // A raw "no such table: users" tells an operator nothing; say the database is not set up and what to run.
+        const table = missingTableOf(error);
+        throw table === null ? error : new DatabaseNotMigratedError(open.adapter.location, table);
       } finally {
         await open.close();
       }
@@ -60,7 +87,7 @@ function register(program: Command, spec: CliCommand, run: (spec: CliCommand, ar
   const words = spec.name.split(' ');
   let parent = program;
   for (const word of words.slice(0, -1)) {
-    parent = parent.commands.find((c) => c.name() === word) ?? parent.command(word).description(`${word} commands`);
+    parent = parent.commands.find((c) => c.name() === word) ?? parent.command(word).description(GROUP_DESCRIPTIONS[word] ?? `${word} commands`);
     parent.exitOverride();
   }
   const cmd = parent.command([words.at(-1), ...(spec.args ?? [])].join(' ')).description(spec.description);
@@ -75,10 +102,17 @@ function register(program: Command, spec: CliCommand, run: (spec: CliCommand, ar
 
 /** Runs the CLI and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // Answered before any command group loads, so `crew -v` is instant.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    process.stdout.write(`crew ${crewVersion()}\n`);
+    return 0;
+  }
   const json = argv.includes('--json');
   const out = new Output({ json, colour: wantsColour(Boolean(process.stdout.isTTY)) });
   const program = new Command('crew').description('Production Crew: migrations and two-factor authentication').exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.version(`crew ${crewVersion()}`, '-v, --version', 'print the crew version');
+  program.configureHelp({ visibleCommands });
   program.showHelpAfterError('(run `crew --help` for the commands)');
   let exitCode = 0;
   for (const spec of await loadCommands(argv)) {

@@ -107,3 +107,27 @@ export interface OpenOptions {
 export function missingDatabaseMessage(location: string): string {
   return `no database at ${location} (set DATABASE_URL, or run \`crew migrate\` to create it)`;
 }
+
+/**
+ * The table a query failed on because it does not exist (SQLite "no such table: X", PostgreSQL 42P01
+ * `relation "X" does not exist`), or null for any other error: commands then say the database is not set up.
+ * @example missingTableOf(error) // 'users'
+ */
+export function missingTableOf(error: unknown): string | null {
+  const e = error as { code?: string; message?: string } | null;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  const sqlite = /^no such table: (?:\w+\.)?(\w+)/.exec(message);
+  if (sqlite) return sqlite[1]!;
+  if (e?.code === '42P01') return /relation "(?:\w+\.)?(\w+)" does not exist/.exec(message)?.[1] ?? 'a';
+  return null;
+}
+
+/** Thrown by commands that read a database crew has not set up (its tables are missing). */
+export class DatabaseNotMigratedError extends Error {
+  override name = 'DatabaseNotMigratedError';
+  readonly code = 'not_migrated';
+  readonly exitCode = 1;
+  constructor(location: string, table: string) {
+    super(`the database at ${location} has no ${table} table: it is not set up for crew yet (run \`crew migrate\` to create the schema)`);
+  }
+}

@@ -25,6 +25,8 @@ import { twoFactorManagementPageRoutes } from './routes/two-factor-manage-pages.
 import { healthRoutes } from './routes/health-routes.ts';
 import { staticRoutes } from './routes/static-routes.ts';
 import { createServices } from './services.ts';
+import { trustProxyOption } from './trust-proxy.ts';
+import { redisRateLimitStore } from './redis-rate-limit.ts';
 
 /** Largest request body accepted (bytes); larger ones get 413 before they are read. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -45,7 +47,8 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   const app = Fastify({
     ...logging,
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: deps.config.trustProxy,
+    // request.ip is the right-most X-Forwarded-For address not added by a trusted proxy (never `true`: config refuses it).
+    trustProxy: trustProxyOption(deps.config.trustProxy),
     return503OnClosing: true,
     // No type coercion: `{"code": 123456}` is a wrong type (400), not silently a string.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true } },
@@ -57,8 +60,12 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(cookie);
   await app.register(errorHandler);
   await app.register(securityHeaders);
+  // With REDIS_URL every instance shares one per-IP budget (falling back to memory while Redis is down).
+  const shared = deps.config.redisUrl ? await redisRateLimitStore(app.log, deps.config.redisUrl, deps.config.redisKeyPrefix) : null;
+  if (shared) app.addHook('onClose', async () => shared.close());
   await app.register(rateLimit, {
     global: false,
+    ...(shared ? { store: shared.store } : {}),
     errorResponseBuilder: (_request, context) => new AppError('too_many_attempts', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) }),
   });
   await app.register(authRateLimitPlugin, { config: deps.config }); // one per-IP budget for every sign-in and 2FA route

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 const KEY_BYTES = 32;
 
 /**
- * Returns the 32-byte key stored (base64) in `path`, creating the file with mode 0600 if it does not exist.
+ * Returns the first (encrypting) 32-byte key stored (base64) in `path`, creating the file with mode 0600 if it does not exist.
  * Creation is atomic: the key is written to a private temporary file (opened 'wx', 0o600) and hard-linked into
  * place, so a concurrent process either wins the link or reads the complete winner's key — never a half-written file.
  * Throws an Error if the file is group/world accessible (chmod 600) or does not hold exactly 32 base64 bytes.
@@ -18,7 +18,7 @@ export function loadOrCreateKeyFile(path: string): Buffer {
       throw new Error(`Could not create the encryption key file ${path}`, { cause: error });
     }
   }
-  return readKeyFile(path);
+  return readKeyFile(path)[0]!;
 }
 
 function createKeyFile(path: string): void {
@@ -37,7 +37,12 @@ function createKeyFile(path: string): void {
   }
 }
 
-function readKeyFile(path: string): Buffer {
+/**
+ * Reads every key in the key file: one base64 32-byte key per line, the first encrypts and all decrypt (a second line
+ * is how a key file rotates, like a CREW_ENCRYPTION_KEY list). Blank lines and `#` comments are ignored.
+ * @example readKeyFile('production_crew.db.key') // [Buffer(32)] or [newKey, oldKey] during a rotation
+ */
+export function readKeyFile(path: string): Buffer[] {
   const stats = statSync(path);
   // A key readable by others defeats encryption at rest (OWASP ASVS 6.4.1); refuse rather than warn.
   if (process.platform !== 'win32' && (stats.mode & 0o077) !== 0) {
@@ -46,10 +51,17 @@ function readKeyFile(path: string): Buffer {
       `The encryption key file ${path} has mode ${mode}, so other users can read it; run: chmod 600 ${JSON.stringify(path)}`,
     );
   }
-  const text = readFileSync(path, 'utf8').trim();
-  const key = Buffer.from(text, 'base64');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || key.length !== KEY_BYTES) {
-    throw new Error(`The encryption key file ${path} must hold ${KEY_BYTES} bytes in base64 (it holds ${key.length})`);
-  }
-  return key;
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  if (lines.length === 0) throw new Error(`The encryption key file ${path} must hold ${KEY_BYTES} bytes in base64 (it is empty)`);
+  return lines.map((text, index) => {
+    const key = Buffer.from(text, 'base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || key.length !== KEY_BYTES) {
+      const which = lines.length > 1 ? ` on key line ${index + 1}` : '';
+      throw new Error(`The encryption key file ${path} must hold ${KEY_BYTES} bytes in base64${which} (it holds ${key.length})`);
+    }
+    return key;
+  });
 }

@@ -12,7 +12,7 @@ interface Keyed {
 }
 
 /** Names a key by the first 8 hex characters of its SHA-256, so an envelope says which key made it without revealing it. */
-function keyIdOf(key: Buffer): string {
+export function keyIdOf(key: Buffer): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 8);
 }
 
@@ -37,6 +37,11 @@ export class SecretBox {
   /** The id (first 8 hex chars of SHA-256) of the key new envelopes are made with. */
   get currentKeyId(): string {
     return this.#keys[0]!.id;
+  }
+
+  /** The ids of every configured key, the encrypting one first. */
+  get keyIds(): string[] {
+    return this.#keys.map((k) => k.id);
   }
 
   /** Encrypts a UTF-8 string with the first key and a fresh random 96-bit IV. */

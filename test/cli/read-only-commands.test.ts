@@ -7,7 +7,7 @@ import { createTestDatabase, loadCrew010Database, PG_ADMIN_URL, TEST_DIALECTS, t
 
 // Commands that only read must never create a database: `DATABASE_URL=typo.db crew db verify` used to
 // create an empty file and report "✓ Schema matches all 0 applied migration(s)".
-const READ_ONLY_COMMANDS = [['db', 'verify'], ['migrate', '--list'], ['db', 'backup'], ['users', 'list'], ['2fa', 'status', 'ada']];
+const READ_ONLY_COMMANDS = [['db', 'verify'], ['migrate', '--list'], ['db', 'backup'], ['users', 'list'], ['2fa', 'status', 'ada'], ['keys', 'status']];
 
 describe.each(TEST_DIALECTS)('read-only commands on %s', { timeout: SPAWN_TEST_TIMEOUT_MS }, (kind) => {
   let test: TestDatabase;

@@ -95,7 +95,7 @@ describe.each(TEST_DIALECTS)('cookie Secure flag on %s', (kind) => {
   });
 
   it('auto + TRUST_PROXY sets Secure when the proxy says https', async () => {
-    const t = await createTestApp(kind, { TRUST_PROXY: 'true' });
+    const t = await createTestApp(kind, { TRUST_PROXY: '1' });
     try {
       const res = await t.app.inject({
         method: 'POST',

@@ -119,7 +119,7 @@ describe('crew: bad configuration and unusable databases', { timeout: SPAWN_TEST
     const run = await runCrew(['frobnicate']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("unknown command 'frobnicate'");
-    expect(run.stderr).toContain('Commands: migrate, serve, db verify, db backup, users create, users list, 2fa status, 2fa reset');
+    expect(run.stderr).toContain('Commands: migrate, serve, db verify, db backup, users create, users list, 2fa status, 2fa reset, keys status, keys rotate');
     expect((await runCrew([])).code).toBe(2);
     expect((await runCrew(['db'])).code).toBe(2);
     expect((await runCrew(['--help'])).code).toBe(0);

@@ -10,7 +10,7 @@ describe('loadCommands', () => {
 
   it('loads every command, in help order, for help and for a word that names no group', async () => {
     const all = (await loadCommands([])).map((c) => c.name);
-    expect(all).toEqual(['migrate', 'serve', 'db verify', 'db backup', 'users create', 'users list', '2fa status', '2fa reset']);
+    expect(all).toEqual(['migrate', 'serve', 'db verify', 'db backup', 'users create', 'users list', '2fa status', '2fa reset', 'keys status', 'keys rotate']);
     expect((await loadCommands(['--help'])).map((c) => c.name)).toEqual(all);
     expect((await loadCommands(['migarte', '--list'])).map((c) => c.name)).toEqual(all);
     expect((await loadCommands(['constructor'])).map((c) => c.name)).toEqual(all);

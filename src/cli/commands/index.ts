@@ -19,7 +19,25 @@ export const COMMAND_GROUPS: Readonly<Record<string, () => Promise<CliCommand[]>
     const { twoFactorStatusCommand, twoFactorResetCommand } = await import('./two-factor.ts');
     return [twoFactorStatusCommand, twoFactorResetCommand];
   },
+  keys: async () => {
+    const { keysStatusCommand, keysRotateCommand } = await import('./keys.ts');
+    return [keysStatusCommand, keysRotateCommand];
+  },
 };
+
+/** One sentence per command group for the top-level help (the group's commands have their own). */
+export const GROUP_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  db: 'check the live schema against the migrations (db verify) and write a backup now (db backup)',
+  users: 'create accounts (the way in when registration is closed) and list them with their two-factor status',
+  '2fa': "show a user's two-factor status, or reset it when they lost their phone and backup codes",
+  keys: 'see which encryption keys protect the stored TOTP secrets (keys status) and move them to a new key (keys rotate)',
+};
+
+/** Extra lines for the top-level help, shown after the command they belong to: forms that share one command. */
+export const HELP_EXTRA_LINES: ReadonlyArray<{ after: string; usage: string; description: string }> = [
+  { after: 'migrate', usage: 'migrate create NAME [--sql]', description: 'write your next migration file into ./migrations (or CREW_MIGRATIONS_DIR), never into crew' },
+  { after: 'migrate', usage: 'migrate forget NAME', description: 'remove the record of an applied migration whose file was deleted (backs up first)' },
+];
 
 /**
  * The commands `argv` can reach: those of its first word's group, or every command when that word names no group

@@ -28,6 +28,8 @@ export const migrateCommand: CliCommand = {
     if (opts.rollback) return rollbackMigration(ctx, name, opts);
     if (opts.list) return ctx.withDatabase(async (open, config) => list(ctx, runnerFor(ctx, open, config, opts)), { readOnly: true });
     return ctx.withDatabase(async (open, config) => {
+      // A migration may encrypt (0006): a key file missing beside encrypted secrets stops here, never replaced by a new key.
+      await (await import('../../deps.ts')).loadKeyRing(config, open, { create: false });
       const runner = runnerFor(ctx, open, config, opts);
       const report = await runner.migrate({ target: name, dryRun: Boolean(opts.dryRun) });
       for (const line of formatSummary(report)) ctx.out.line(line);

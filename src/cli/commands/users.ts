@@ -15,7 +15,7 @@ export const usersCreateCommand: CliCommand = {
     ['--json', 'machine-readable output'],
   ],
   async run(ctx, [username], opts) {
-    const password = await readPassword(`Password for ${username}: `);
+    const password = await readPassword(`Password for ${username}: `, { confirmPrompt: 'Repeat the password: ' });
     return ctx.withDatabase(async (open) => {
       const user = await new UsersService({ db: open.db, clock: systemClock }).createUser({
         username: username!,

@@ -157,6 +157,47 @@ export class TwoFactorRepository {
     return Number(result.numDeletedRows) > 0;
   }
 
+  /**
+   * How many stored secrets each key id encrypted (`null`: a legacy plain secret not yet encrypted), read by a portable
+   * `substr` on the envelope header `v1.<keyId>.` (needs no key ring).
+   */
+  async countSecretsByKeyId(): Promise<Array<{ keyId: string | null; count: number }>> {
+    const rows = await this.db
+      .selectFrom('two_factor_auth')
+      .select((eb) => [
+        eb.case().when('secret', 'like', 'v1.%').then(eb.fn<string>('substr', ['secret', eb.val(4), eb.val(8)])).else(null).end().as('key_id'),
+        eb.fn.countAll<number | string>().as('count'),
+      ])
+      .where('secret', 'is not', null)
+      .groupBy('key_id')
+      .execute();
+    return rows.map((r) => ({ keyId: r.key_id ?? null, count: Number(r.count) })).sort((a, b) => b.count - a.count);
+  }
+
+  /** One batch of stored secrets NOT under `keyId` (plain legacy ones included), after row id `afterId`, in id order. */
+  async secretsNotUnderKey(keyId: string, afterId: number, limit: number): Promise<Array<{ id: number; storedSecret: string }>> {
+    const rows = await this.db
+      .selectFrom('two_factor_auth')
+      .select(['id', 'secret'])
+      .where('id', '>', afterId)
+      .where('secret', 'is not', null)
+      .where('secret', 'not like', `v1.${keyId}.%`)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: Number(r.id), storedSecret: r.secret }));
+  }
+
+  /**
+   * Re-encrypts one row's secret by compare-and-swap: writes `secretBox.encrypt(reveal(stored))` only if the row still
+   * holds `storedSecret`, so a concurrent re-enrolment is never overwritten with an older secret. False when it lost.
+   */
+  async reencryptSecret(row: { id: number; storedSecret: string }): Promise<boolean> {
+    const next = this.#box().encrypt(this.revealSecret(row));
+    const result = await this.db.updateTable('two_factor_auth').set({ secret: next }).where('id', '=', row.id).where('secret', '=', row.storedSecret).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   #box(): SecretBox {
     if (!this.secretBox) throw new TypeError('this TwoFactorRepository was built without a key ring');
     return this.secretBox;
