@@ -125,4 +125,18 @@ describe.each(TEST_DIALECTS)('the Flask app\'s users after crew migrate (%s)', {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/All \d+ migration\(s\) are already applied; nothing to do\./);
   });
+
+  it('crew migrate adopt_flask_users --rollback hands the Flask app a database it uses: old passwords, pyotp codes, backup codes', async () => {
+    const back = await runCrew(['migrate', 'adopt_flask_users', '--rollback', '--yes'], { env, cwd: flask.dir });
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(back.stdout).toContain('✓ 1 user(s) created in crew copied to "user"');
+    const at = Math.floor(clock.now().getTime() / 1000) + 300;
+    const read = await readFlaskDatabase(flask, [at]);
+    expect(read.counts.users).toBe(flask.plaintexts.counts.users + 1); // and the newcomer
+    expect(read.passwords.failed).toEqual([]); // the "user" table kept every werkzeug hash
+    expect(read.mismatches.filter((m) => !/2FA row differs/.test(m))).toEqual([]);
+    // The three codes used in crew are gone in Flask too (the list is shared), so only those are reported as refused.
+    expect(read.backupCodes.failed).toHaveLength(3);
+    for (const { userId, codes } of read.totp) expect(codes[0], `user ${userId}`).toBe(generateTotp(flask.plaintexts.users.find((u) => u.id === userId)!.twoFactor!.secret, new Date(at * 1000)));
+  });
 });
