@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -8,7 +10,7 @@ import { buildApp } from '../../src/http/build-app.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { generateTotp } from '../../src/modules/two-factor/totp.ts';
 import { makeFlaskDatabase, readFlaskDatabase, type FlaskDatabase, type FlaskUserRecord } from '../helpers/flask-database.ts';
-import { runCrew } from '../helpers/run-crew.ts';
+import { ROOT, runCrew } from '../helpers/run-crew.ts';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
 import { postCode } from '../helpers/two-factor-fixtures.ts';
 import { GOOD_PASSWORD, TestClient } from './app-harness.ts';
@@ -26,6 +28,7 @@ describe.each(TEST_DIALECTS)('the Flask app\'s users after crew migrate (%s)', {
   let app: FastifyInstance;
   let clock: ManualClock;
   let pyotpCodes: Map<number, string>;
+  let migrateOutput: string;
   const env: Record<string, string> = { CREW_ENCRYPTION_KEY: randomBytes(32).toString('base64'), CREW_AUTH_RATE_LIMIT: '100000/minute' };
 
   beforeAll(async () => {
@@ -36,6 +39,7 @@ describe.each(TEST_DIALECTS)('the Flask app\'s users after crew migrate (%s)', {
     pyotpCodes = new Map((await readFlaskDatabase(flask, [at], { skipSecrets: true })).totp.map(({ userId, codes }) => [userId, codes[0]!]));
     const migrated = await runCrew(['migrate'], { env, cwd: flask.dir });
     expect(migrated.code, migrated.stdout + migrated.stderr).toBe(0);
+    migrateOutput = migrated.stdout;
     expect(migrated.stdout).toContain(`✓ adopted ${flask.plaintexts.counts.users} user(s) from the Flask "user" table`);
     const config = loadConfig(env, flask.dir);
     open = await openDatabase(config.database);
@@ -58,6 +62,23 @@ describe.each(TEST_DIALECTS)('the Flask app\'s users after crew migrate (%s)', {
   }
 
   const enabled = () => flask.plaintexts.users.filter((u) => u.twoFactor?.state === 'enabled');
+
+  it('crew migrate printed what docs/MIGRATION_GUIDE.md "Moving from the Flask app" shows', () => {
+    const guide = readFileSync(join(ROOT, 'docs', 'MIGRATION_GUIDE.md'), 'utf8');
+    const block = /^```\n\$ DATABASE_URL=\S+ npx crew migrate\n([\s\S]*?)^```$/m.exec(guide)?.[1];
+    expect(block).toBeDefined();
+    const squeeze = (text: string) => text.trimEnd().split('\n').map((line) => line.replace(/\s+/g, ' ').trimEnd());
+    const expected = squeeze(block!);
+    const actual = squeeze(migrateOutput);
+    // `…` in the guide stands for any lines (zero or more).
+    const matches = (e: string[], a: string[]): boolean => {
+      const [first, ...rest] = e;
+      if (first === undefined) return a.length === 0;
+      if (first === '…') return a.some((_, i) => matches(rest, a.slice(i))) || matches(rest, []);
+      return a[0] === first && matches(rest, a.slice(1));
+    };
+    expect(matches(expected, actual), `guide:\n${expected.join('\n')}\n\nactual:\n${actual.join('\n')}`).toBe(true);
+  });
 
   it('three users each sign in with an old backup code, once only', async () => {
     const withCodes = enabled().filter((u) => u.twoFactor!.backupCodes.length > 0);
