@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -113,6 +114,35 @@ describe.each(TEST_DIALECTS)('0007_adopt_flask_users on %s', (kind) => {
     expect(error).toContain(`users [9999] ${JSON.stringify(taken.username.toLowerCase())} vs "user" [${taken.id}] ${JSON.stringify(taken.username)}`);
     expect((await db.selectFrom('users').select('username').orderBy('id').execute()).map((u) => u.username)).toEqual(['bob', taken.username.toLowerCase()]);
     expect(await twoFactorParent(db)).toBe('user');
+  }, SLOW);
+
+  it('fails listing 2FA rows whose user is gone (Flask never enforced foreign keys on SQLite), and changes nothing', async () => {
+    const { db, runner } = await setUp();
+    const orphan = "INSERT INTO two_factor_auth (user_id, secret, enabled) VALUES (7777, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', false)";
+    if (kind === 'postgres') {
+      await sql`ALTER TABLE two_factor_auth DROP CONSTRAINT two_factor_auth_user_id_fkey`.execute(db); // what a hand-made schema may lack
+      await sql.raw(orphan).execute(db);
+    } else {
+      const flaskLike = new BetterSqlite3(flask!.url); // as SQLAlchemy connects: foreign keys off, SQLite's default
+      flaskLike.pragma('foreign_keys = OFF'); // better-sqlite3 builds switch them on by default; Python's sqlite3 does not
+      flaskLike.exec(orphan);
+      flaskLike.close();
+    }
+    const report = await runner.migrate();
+    expect(report.ok).toBe(false);
+    expect(report.results.find((r) => r.status === 'failed')!.error).toContain('two_factor_auth has rows for users that exist in neither "user" nor users (user_id 7777)');
+    expect(await db.selectFrom('users').select('id').execute()).toEqual([]);
+  }, SLOW);
+
+  it('refuses to roll back when the Flask app gave an id crew also gave to someone else, and changes nothing', async () => {
+    const { flask, db, runner } = await setUp();
+    expect((await runner.migrate()).ok).toBe(true);
+    const crewUser = await db.insertInto('users').values({ username: 'newcomer', email: null, password_hash: 'x' }).returning('id').executeTakeFirstOrThrow();
+    // The old app kept running and signed someone up: the next id in "user" is the one crew just gave away.
+    await sql`INSERT INTO ${sql.table('user')} (id, username, password_hash) VALUES (${crewUser.id}, 'flask-signup', 'plain$$pw')`.execute(db);
+    await expect(runner.rollback('adopt_flask_users')).rejects.toThrow(`[${crewUser.id}] users "newcomer" vs "user" "flask-signup"`);
+    expect(Number((await db.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)).toBe(flask.plaintexts.counts.users + 1);
+    expect(await twoFactorParent(db)).toBe('users');
   }, SLOW);
 
   it('rolls back to a database the Flask app uses: secrets in base32, 2FA pointing at "user", crew sign-ups copied; and adopts again', async () => {
