@@ -58,7 +58,7 @@ export async function up(db: Kysely<any>, ctx: MigrationContext): Promise<void> 
   ctx.report(`  two_factor_auth rows: ${tfa.enabled} enabled, ${tfa.pending} pending, ${tfa.disabled} disabled`);
   ctx.report(`  legacy backup codes kept: ${tfa.legacyCodesEnabled} of users with 2FA enabled (each works once), ${tfa.legacyCodesDisabled} left in disabled rows`);
   ctx.report(repointed ? '✓ two_factor_auth.user_id now references users(id)' : '✓ two_factor_auth.user_id already references users(id)');
-  ctx.report('  the "user" table is left as it was (the way back: crew migrate --rollback adopt_flask_users)');
+  ctx.report('  the "user" table is left as it was (the way back: crew migrate adopt_flask_users --rollback)');
 }
 
 export async function down(db: Kysely<any>, ctx: MigrationContext): Promise<void> {
@@ -74,8 +74,9 @@ export async function down(db: Kysely<any>, ctx: MigrationContext): Promise<void
   await pointTwoFactorAt(db, ctx, 'user');
   // Every account is in "user" now; crew's own rows go, so that a later `crew migrate` adopts them again cleanly.
   // Sessions and audit events of those users go with them (PostgreSQL would cascade; SQLite has foreign keys off here).
-  await sql`DELETE FROM sessions WHERE user_id IN (SELECT id FROM users)`.execute(db);
-  await sql`DELETE FROM security_events WHERE user_id IN (SELECT id FROM users)`.execute(db);
+  for (const table of ['sessions', 'security_events']) {
+    if ((await ctx.columnsOf(table)) !== null) await sql`DELETE FROM ${sql.table(table)} WHERE user_id IN (SELECT id FROM users)`.execute(db);
+  }
   await sql`DELETE FROM users`.execute(db);
   ctx.report(`✓ two_factor_auth.user_id references the Flask "user" table again; ${decrypted} secret(s) decrypted to base32`);
   ctx.report(`✓ ${copied} user(s) created in crew copied to "user"; crew's users, sessions and audit events removed (they are in the backup)`);
