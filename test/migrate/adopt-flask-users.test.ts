@@ -8,6 +8,8 @@ import { openDatabase, type OpenDatabase } from '../../src/db/open-database.ts';
 import { runnerFromConfig } from '../../src/migrate/runner-from-config.ts';
 import { hashSecret, verifySecret } from '../../src/lib/password-hash.ts';
 import { SecretBox } from '../../src/lib/secret-box.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
+import { UsersService } from '../../src/modules/users/users.service.ts';
 import { generateBackupCodes, hashBackupCodes } from '../../src/modules/two-factor/backup-codes.ts';
 import { generateTotp, generateTotpSecret } from '../../src/modules/two-factor/totp.ts';
 import { systemRandom } from '../../src/lib/random.ts';
@@ -85,6 +87,16 @@ describe.each(TEST_DIALECTS)('0007_adopt_flask_users on %s', (kind) => {
     expect(again.ok).toBe(true);
     expect(again.results).toEqual([]); // a second run is a no-op
     expect((await runner.verify()).ok).toBe(true);
+  }, SLOW);
+
+  it('a Flask user with a non-ASCII name signs in by that name (the same SQL lower() on both sides, on each engine)', async () => {
+    const { db, runner } = await setUp();
+    await sql`INSERT INTO ${sql.table('user')} (id, username, password_hash) VALUES (5000, 'Łukasz Żółć', 'plain$$zażółć gęślą jaźń')`.execute(db);
+    expect((await runner.migrate()).ok).toBe(true);
+    const users = new UsersService({ db: db as never, clock: new ManualClock(new Date()) });
+    expect((await users.verifyPassword('Łukasz Żółć', 'zażółć gęślą jaźń'))?.id).toBe(5000);
+    expect((await users.verifyPassword('  Łukasz Żółć ', 'zażółć gęślą jaźń'))?.id).toBe(5000);
+    expect(await users.verifyPassword('Łukasz Żółć', 'wrong')).toBeNull();
   }, SLOW);
 
   it('fails listing usernames that differ only by case, and changes nothing', async () => {
