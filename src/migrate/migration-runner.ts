@@ -33,6 +33,8 @@ export interface RunnerOptions {
   now?: () => Date;
   /** Handed to migrations that encrypt data (the legacy plain TOTP secrets). */
   encryptSecret?: (plain: string) => string;
+  /** Handed to migrations whose down() decrypts secrets (the way back to the Flask app). */
+  decryptSecret?: (envelope: string) => string;
 }
 
 /**
@@ -172,6 +174,7 @@ export class MigrationRunner {
       now: this.#options.now ?? (() => new Date()),
       backup,
       ...(this.#options.encryptSecret ? { encryptSecret: this.#options.encryptSecret } : {}),
+      ...(this.#options.decryptSecret ? { decryptSecret: this.#options.decryptSecret } : {}),
     };
   }
 }

@@ -29,6 +29,8 @@ export interface MigrationContext {
   report(line: string): void;
   /** Encrypts a TOTP secret with the app's current key (AES-256-GCM envelope); absent when no key is configured. */
   encryptSecret?: (plain: string) => string;
+  /** Decrypts such an envelope back to the base32 secret (a rollback handing secrets back to the Flask app); absent when no key is configured. */
+  decryptSecret?: (envelope: string) => string;
 }
 
 /** What a migration declares about the schema: the tables it creates and what must exist afterwards. */

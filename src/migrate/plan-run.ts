@@ -15,6 +15,8 @@ export interface PlanRun {
   backup: { keep: number; dir?: string };
   /** Handed to migrations that encrypt data (the legacy plain TOTP secrets). */
   encryptSecret?: (plain: string) => string;
+  /** Handed to migrations whose down() hands secrets back in plain text (the way back to the Flask app). */
+  decryptSecret?: (envelope: string) => string;
 }
 
 /** The context a migration's up()/down() receives, reading the schema through `trx` and reporting to `reporter`. */
@@ -25,6 +27,7 @@ export function migrationContext(run: PlanRun, trx: Kysely<any>, reporter: Repor
     columnsOf: (table) => run.adapter.columnsOf(trx, table),
     report: (line) => reporter.line(line),
     ...(run.encryptSecret ? { encryptSecret: run.encryptSecret } : {}),
+    ...(run.decryptSecret ? { decryptSecret: run.decryptSecret } : {}),
   };
 }
 

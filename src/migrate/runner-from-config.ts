@@ -30,5 +30,6 @@ export function runnerFromConfig(
     ...(options.onLine ? { onLine: options.onLine } : {}),
     // The key is loaded only when a migration asks for it, so `--list` never creates a key file.
     encryptSecret: (plain) => (box ??= new SecretBox(encryptionKeysFor(config, open))).encrypt(plain),
+    decryptSecret: (envelope) => (box ??= new SecretBox(encryptionKeysFor(config, open))).decrypt(envelope),
   });
 }

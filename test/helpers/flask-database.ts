@@ -120,6 +120,8 @@ export interface FlaskReadback {
   mismatches: string[];
   /** pyotp's codes for each recorded secret, at each of the requested times. */
   totp: Array<{ userId: number; codes: string[] }>;
+  /** Where the app's own User.check_password / TwoFactorAuth.use_backup_code raised: `user 7 check_password: ValueError`. */
+  appRaised: string[];
 }
 
 /**

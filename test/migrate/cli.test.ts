@@ -25,30 +25,30 @@ describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', { timeout: SPAWN_TEST_T
     const run = await runCrew(['migrate'], { env: env(test), cwd: test.dir });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^Found 6 migration\(s\)\nRunning migration: users\n/);
-    expect(run.stdout).toContain('Migration Summary\n✓ users\n✓ 2fa\n✓ sessions\n✓ security_events\n✓ 2fa_replay_and_lockout\n✓ encrypt_legacy_secrets\nTotal: 6 successful, 0 failed');
+    expect(run.stdout).toMatch(/^Found 7 migration\(s\)\nRunning migration: users\n/);
+    expect(run.stdout).toContain('Migration Summary\n✓ users\n✓ 2fa\n✓ sessions\n✓ security_events\n✓ 2fa_replay_and_lockout\n✓ encrypt_legacy_secrets\n✓ adopt_flask_users\nTotal: 7 successful, 0 failed');
     expect(run.stdout).not.toMatch(/\u001b\[/); // no colour codes without a TTY
     const list = await runCrew(['migrate', '--list'], { env: env(test), cwd: test.dir });
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/Available migrations:\nBuilt in \(crew\):\n {2}✓ users \(0001_users\) +applied \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
     const json = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(test), cwd: test.dir })).stdout);
-    expect(json.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
+    expect(json.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
     const verify = await runCrew(['db', 'verify', '--json'], { env: env(test), cwd: test.dir });
     expect(verify.code).toBe(0);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, applied: 6, problems: [] });
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, applied: 7, problems: [] });
   });
 
   it('exits 2 on an unknown migration name and lists the known ones', async () => {
     const run = await runCrew(['migrate', 'nosuch'], { env: env(test), cwd: test.dir });
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('unknown migration "nosuch". Known migrations: users, 2fa, sessions, security_events, 2fa_replay_and_lockout, encrypt_legacy_secrets');
+    expect(run.stderr).toContain('unknown migration "nosuch". Known migrations: users, 2fa, sessions, security_events, 2fa_replay_and_lockout, encrypt_legacy_secrets, adopt_flask_users');
   });
 
   it('checks dependents before asking, refuses without a TTY unless --yes, and backs up into the working folder first', async () => {
     await runCrew(['migrate'], { env: env(test), cwd: test.dir });
     const dependent = await runCrew(['migrate', 'users', '--rollback'], { env: env(test), cwd: test.dir });
     expect(dependent.code).toBe(1);
-    expect(dependent.stderr).toContain('2fa, sessions, security_events depend on it');
+    expect(dependent.stderr).toContain('2fa, sessions, security_events, adopt_flask_users depend on it');
     expect(dependent.stderr).not.toContain('--yes');
     const refused = await runCrew(['migrate', 'sessions', '--rollback'], { env: env(test), cwd: test.dir });
     expect(refused.code).toBe(1);
@@ -188,7 +188,7 @@ describe('crew: bad configuration and unusable databases', { timeout: SPAWN_TEST
     it('`crew serve` does not start when a start-up migration fails, and exits 1', async () => {
       const dir = scratchAppMigrationsDir();
       try {
-        writeFileSync(join(dir, '0007_broken.ts'), 'export const expects = {};\nexport async function up() { throw new Error("nope"); }\nexport async function down() {}\n');
+        writeFileSync(join(dir, '0900_broken.ts'), 'export const expects = {};\nexport async function up() { throw new Error("nope"); }\nexport async function down() {}\n');
         const run = await runCrew(['serve'], { env: { ...env(test), CREW_MIGRATIONS_DIR: dir, PORT: '0' } });
         expect(run.code).toBe(1);
         expect(run.stdout).toContain('✗ broken failed: nope');

@@ -58,7 +58,7 @@ describe.each(TEST_DIALECTS)('one runner at a time on %s', { timeout: SPAWN_TEST
   beforeEach(async () => {
     test = await createTestDatabase(kind);
     dir = scratchAppMigrationsDir();
-    writeFileSync(join(dir, '0007_slow.ts'), SLOW_MIGRATION);
+    writeFileSync(join(dir, '0900_slow.ts'), SLOW_MIGRATION);
   });
   afterEach(async () => {
     await test.cleanup();
@@ -80,13 +80,13 @@ describe.each(TEST_DIALECTS)('one runner at a time on %s', { timeout: SPAWN_TEST
     writeFileSync(go(), '');
     await Promise.all(runs.map((r) => r.done));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
-    expect(summarised(holder()!.stdout)).toEqual(['users', '2fa', 'sessions', 'security_events', '2fa_replay_and_lockout', 'encrypt_legacy_secrets', 'slow']);
+    expect(summarised(holder()!.stdout)).toEqual(['users', '2fa', 'sessions', 'security_events', '2fa_replay_and_lockout', 'encrypt_legacy_secrets', 'adopt_flask_users', 'slow']);
     for (const r of waiting()) {
       expect(summarised(r.stdout)).toEqual([]);
-      expect(r.stdout).toContain('All 7 migration(s) are already applied; nothing to do.');
+      expect(r.stdout).toContain('All 8 migration(s) are already applied; nothing to do.');
     }
     const list = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(), cwd: test.dir })).stdout);
-    expect(list.migrations).toHaveLength(7);
+    expect(list.migrations).toHaveLength(8);
     expect(list.migrations.every((m: { state: string }) => m.state === 'applied')).toBe(true);
   });
 

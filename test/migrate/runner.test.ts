@@ -45,7 +45,7 @@ describe.each(TEST_DIALECTS)('migration runner on %s', (kind) => {
   it('applies every migration on a fresh database; a re-run is a no-op', async () => {
     const first = await runner().migrate();
     expect(first.ok).toBe(true);
-    expect(first.results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
+    expect(first.results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
     expect(await open.adapter.columnsOf(open.db, 'two_factor_auth')).toEqual(expect.arrayContaining(GUIDE_COLUMNS));
     const second = await runner().migrate();
     expect(second.ok).toBe(true);
@@ -76,8 +76,8 @@ describe.each(TEST_DIALECTS)('migration runner on %s', (kind) => {
     for (const statement of flaskSchema(kind)) await sql.raw(statement).execute(open.db);
     const report = await runner().migrate();
     expect(report.ok).toBe(false);
-    expect(report.results.at(-1)).toMatchObject({ name: 'encrypt_legacy_secrets', status: 'failed' });
-    expect(report.results.at(-1)?.error).toContain('no encryption key is configured (CREW_ENCRYPTION_KEY)');
+    expect(report.results.at(-2)).toMatchObject({ name: 'encrypt_legacy_secrets', status: 'failed' });
+    expect(report.results.at(-2)?.error).toContain('no encryption key is configured (CREW_ENCRYPTION_KEY)');
     const rows = await sql<{ secret: string }>`SELECT secret FROM two_factor_auth`.execute(open.db);
     expect(rows.rows[0]!.secret).toBe('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
   });
@@ -91,7 +91,7 @@ describe.each(TEST_DIALECTS)('migration runner on %s', (kind) => {
     const failed = report.results.find((r) => r.status === 'failed')!;
     expect(failed.name).toBe('2fa');
     expect(failed.error).toContain('two_factor_auth.secret');
-    expect(report.results.filter((r) => r.status === 'not-run').map((r) => r.name)).toEqual(['sessions', 'security_events', '2fa_replay_and_lockout', 'encrypt_legacy_secrets']);
+    expect(report.results.filter((r) => r.status === 'not-run').map((r) => r.name)).toEqual(['sessions', 'security_events', '2fa_replay_and_lockout', 'encrypt_legacy_secrets', 'adopt_flask_users']);
   });
 
   it('rolls a failing migration back completely and runs nothing after it', async () => {
@@ -115,11 +115,12 @@ export async function down() {}
       ['security_events', 'not-run'],
       ['2fa_replay_and_lockout', 'not-run'],
       ['encrypt_legacy_secrets', 'not-run'],
+      ['adopt_flask_users', 'not-run'],
     ]);
     expect(await open.adapter.columnsOf(open.db, 'half_done')).toBeNull();
     const users = await sql<{ n: number }>`SELECT count(*) AS n FROM users`.execute(open.db);
     expect(Number(users.rows[0]!.n)).toBe(0);
-    expect((await runner().status()).map((s) => s.state)).toEqual(['applied', 'applied', 'pending', 'pending', 'pending', 'pending']);
+    expect((await runner().status()).map((s) => s.state)).toEqual(['applied', 'applied', 'pending', 'pending', 'pending', 'pending', 'pending']);
   });
 
   it('stops when an applied migration file has changed, unless explicitly allowed', async () => {
@@ -152,8 +153,8 @@ export async function down() {}
 
   it('rolls back a migration after a backup, refusing while later migrations depend on it', async () => {
     await runner().migrate();
-    await expect(runner().rollback('users')).rejects.toThrow(/2fa, sessions, security_events depend on it/);
-    await expect(runner().rollback('2fa')).rejects.toThrow(/2fa_replay_and_lockout, encrypt_legacy_secrets depend on it/);
+    await expect(runner().rollback('users')).rejects.toThrow(/2fa, sessions, security_events, adopt_flask_users depend on it/);
+    await expect(runner().rollback('2fa')).rejects.toThrow(/2fa_replay_and_lockout, encrypt_legacy_secrets, adopt_flask_users depend on it/);
     const report = await runner().rollback('2fa_replay_and_lockout');
     expect(report.ok).toBe(true);
     expect(await open.adapter.columnsOf(open.db, 'two_factor_auth')).toEqual(GUIDE_COLUMNS);
@@ -166,11 +167,11 @@ export async function down() {}
   });
 
   it('names a migration file that fails to import, and runs nothing from it', async () => {
-    writeFileSync(join(dir, '0007_broken.ts'), 'export const expects = {};\nthis is not javascript\n');
+    writeFileSync(join(dir, '0900_broken.ts'), 'export const expects = {};\nthis is not javascript\n');
     const report = await runner().migrate();
     expect(report.ok).toBe(false);
     expect(report.results.at(-1)).toMatchObject({ name: 'broken', status: 'failed' });
-    expect(report.results.at(-1)?.error).toMatch(/0007_broken failed to import/);
+    expect(report.results.at(-1)?.error).toMatch(/0900_broken failed to import/);
   });
 
   it('refuses a damaged bookkeeping table and changes nothing', async () => {
@@ -203,7 +204,7 @@ describe('SQLite specifics', () => {
     // SQLite's 12-step procedure: new table, copy, drop old, rename. With foreign keys on,
     // DROP TABLE users would cascade and delete the two_factor_auth row.
     writeFileSync(
-      join(dir, '0007_rebuild_users.ts'),
+      join(dir, '0900_rebuild_users.ts'),
       `import { sql } from 'kysely';
 export const rebuildsTables = true;
 export const expects = { users: { id: 'required', username: 'required', nickname: 'required' } };
@@ -230,7 +231,7 @@ export async function down() {}
     await sql`INSERT INTO users (username, password_hash) VALUES ('ada', 'h')`.execute(open.db);
     await sql`INSERT INTO two_factor_auth (user_id, secret) VALUES (1, 's')`.execute(open.db);
     writeFileSync(
-      join(dir, '0007_bad_rebuild.ts'),
+      join(dir, '0900_bad_rebuild.ts'),
       `import { sql } from 'kysely';
 export const rebuildsTables = true;
 export const expects = {};

@@ -1,7 +1,7 @@
 import { AppError } from '../../lib/app-error.ts';
 import type { RequestMeta } from '../audit/security-events.ts';
 import { MAX_CODE_ATTEMPTS_PER_PENDING_SIGN_IN } from '../two-factor/account-lockout.ts';
-import { classifySecondFactorInput } from '../two-factor/second-factor-input.ts';
+import { classifySecondFactorInput, screenLegacyBackupCode } from '../two-factor/second-factor-input.ts';
 import { verifyPlausibleSecondFactor, type SecondFactorDeps } from '../two-factor/second-factor-pipeline.ts';
 import { MALFORMED_CODE, type SecondFactorFailure, type SecondFactorKind } from '../two-factor/second-factor-result.ts';
 import type { IssuedSession, Session, SessionService } from './session.service.ts';
@@ -38,7 +38,7 @@ export async function completeSecondFactorSignIn(
   meta: RequestMeta,
 ): Promise<SecondFactorSignIn> {
   if (pending.state !== 'pending_two_factor') throw new TypeError('completeSecondFactorSignIn needs a pending_two_factor session');
-  const input = classifySecondFactorInput(code);
+  const input = await screenLegacyBackupCode(deps.twoFactor, pending.userId, classifySecondFactorInput(code));
   if (input.kind === 'malformed') return { ...MALFORMED_CODE, pendingSignIn: 'kept' };
   // Reserved BEFORE verifying (like the account's attempts), so parallel requests on one pending sign-in can never get
   // more than MAX_CODE_ATTEMPTS_PER_PENDING_SIGN_IN codes checked.

@@ -1,4 +1,4 @@
-import { findBackupCode } from './backup-codes.ts';
+import { findBackupCode, findLegacyBackupCode, normalizeBackupCode } from './backup-codes.ts';
 import type { SecondFactorMethod } from './second-factor-method.ts';
 import { parseBackupCodeHashes } from './two-factor-record.ts';
 
@@ -19,7 +19,9 @@ export const backupCodeMethod: SecondFactorMethod = {
     const { userId, record } = attempt;
     let stored = record.storedBackupCodes;
     let hashes = record.backupCodeHashes;
-    const index = await findBackupCode(hashes, code);
+    // A code of crew's shape is looked up as crew's; any other that reached here has the Flask app's shape (the
+    // classifier let it through only for a user with werkzeug-hashed codes) and is checked against those.
+    const index = normalizeBackupCode(code) !== null ? await findBackupCode(hashes, code) : await findLegacyBackupCode(hashes, code);
     if (index < 0 || stored === null) return { outcome: 'invalid' };
     const matched = hashes[index]!;
     for (let round = 0; round < BACKUP_CODE_CAS_MAX_ROUNDS; round++) {

@@ -1,4 +1,5 @@
 import { hashSecret, verifySecret } from '../../lib/password-hash.ts';
+import { verifyWerkzeugHash } from '../../lib/werkzeug-hash.ts';
 import type { RandomSource } from '../../lib/random.ts';
 
 /**
@@ -76,5 +77,35 @@ export async function findBackupCode(hashes: readonly string[], input: string): 
   const normalized = normalizeBackupCode(input);
   if (normalized === null) return -1;
   const results = await Promise.all(hashes.map((stored) => verifySecret(stored, normalized)));
+  return results.indexOf(true);
+}
+
+/**
+ * The shapes of code the earlier Flask app issued (8 hex digits, e.g. `5675f6ad`), with room for variants: 6–16
+ * letters, digits and dashes. Only worth checking for a user whose stored list holds werkzeug hashes (issue 7).
+ */
+const LEGACY_BACKUP_CODE = /^[A-Za-z0-9-]{6,16}$/;
+
+/**
+ * Returns a typed code trimmed, as the Flask app compared it (werkzeug's check_password_hash on the exact text), when it
+ * has a legacy shape, else null.
+ * @example legacyBackupCodeShape(' 5675f6ad ') === '5675f6ad'
+ */
+export function legacyBackupCodeShape(input: string): string | null {
+  if (typeof input !== 'string') return null;
+  const code = input.trim();
+  return LEGACY_BACKUP_CODE.test(code) ? code : null;
+}
+
+/**
+ * Returns the index of the werkzeug hash (left by the Flask app) matching a legacy-shaped code, or -1; like
+ * findBackupCode, every werkzeug hash is checked (no early exit), each in constant time with bounded cost
+ * (verifyWerkzeugHash); crew's argon2id hashes are skipped, since no crew code has this shape.
+ * @example const index = await findLegacyBackupCode(row.backupCodes, '5675f6ad');
+ */
+export async function findLegacyBackupCode(hashes: readonly string[], input: string): Promise<number> {
+  const code = legacyBackupCodeShape(input);
+  if (code === null) return -1;
+  const results = await Promise.all(hashes.map((stored) => (stored.startsWith('$argon2') ? false : verifyWerkzeugHash(stored, code))));
   return results.indexOf(true);
 }

@@ -3,7 +3,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { recordSecurityEvent, type RequestMeta } from '../audit/security-events.ts';
 import { ACCOUNT_MAX_CONSECUTIVE_FAILURES, isLocked, lockedFailure, REFUSED_WHILE_LOCKED } from './account-lockout.ts';
 import { backupCodeMethod } from './backup-code-method.ts';
-import { classifySecondFactorInput, type PlausibleSecondFactor } from './second-factor-input.ts';
+import { classifySecondFactorInput, screenLegacyBackupCode, type PlausibleSecondFactor } from './second-factor-input.ts';
 import { SecondFactorUnavailable, type ClaimOutcome, type ReservedAttempt, type SecondFactorMethod } from './second-factor-method.ts';
 import {
   MALFORMED_CODE,
@@ -73,7 +73,7 @@ export async function verifySecondFactor(
   meta: RequestMeta,
   options: VerifySecondFactorOptions = {},
 ): Promise<SecondFactorResult> {
-  const input = classifySecondFactorInput(code, options);
+  const input = await screenLegacyBackupCode(deps.twoFactor, userId, classifySecondFactorInput(code, options));
   if (input.kind === 'malformed') return MALFORMED_CODE;
   return verifyPlausibleSecondFactor(deps, userId, input, meta, options);
 }

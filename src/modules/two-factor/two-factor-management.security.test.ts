@@ -121,18 +121,19 @@ describe.each(TEST_DIALECTS)('two-factor management on %s', (kind) => {
     await rejectsWith(getTwoFactorStatusByUsername(user.deps, 'caro'), 'not_found');
   });
 
-  // Legacy data: backup_codes written by the Flask app are not argon2id hashes of our codes, so none of them can ever be
-  // used; counting them would promise the user codes that do not exist. Adopted users should generate new backup codes.
-  it('does not count legacy backup-code entries that are not argon2 hashes, and never accepts them', async () => {
+  // Legacy data: entries in backup_codes that are neither argon2 nor werkzeug hashes can never match, so counting them
+  // would promise the user codes that do not exist. (The Flask app's werkzeug hashes do count and work: issue 7.)
+  it('does not count backup-code entries that are not hashes at all, and never accepts them', async () => {
     const user = await createEnabledUser(t.open.db);
     const row = await readTwoFactorRow(t.open.db, user.userId);
     const ours = (JSON.parse(row!.backup_codes!) as string[]).slice(0, 2);
     const legacy = ['abcde-fghjk', 'pbkdf2:sha256:1000$salt$' + '00'.repeat(32), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'];
     await t.open.db.updateTable('two_factor_auth').set({ backup_codes: JSON.stringify([...legacy, ...ours]) }).where('user_id', '=', user.userId).execute();
 
-    expect((await getTwoFactorStatus(user.deps, user.userId)).backupCodesRemaining).toBe(2);
-    expect(statusOf(await user.deps.twoFactor.findByUserId(user.userId), user.clock.now().getTime()).backupCodesRemaining).toBe(2);
+    // Two of ours and the one werkzeug hash (pbkdf2:sha256:1000$salt$00…, which no code matches but is a hash) count.
+    expect((await getTwoFactorStatus(user.deps, user.userId)).backupCodesRemaining).toBe(3);
+    expect(statusOf(await user.deps.twoFactor.findByUserId(user.userId), user.clock.now().getTime()).backupCodesRemaining).toBe(3);
     expect(await verifySecondFactor(user.deps, user.userId, 'abcde-fghjk', TEST_META)).toMatchObject({ ok: false, reason: 'invalid' });
-    expect(await verifySecondFactor(user.deps, user.userId, user.backupCodes[0]!, TEST_META)).toEqual({ ok: true, method: 'backup_code', backupCodesRemaining: 1 });
+    expect(await verifySecondFactor(user.deps, user.userId, user.backupCodes[0]!, TEST_META)).toEqual({ ok: true, method: 'backup_code', backupCodesRemaining: 2 });
   });
 });

@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { TwoFactorAuthTable } from '../../db/database.ts';
 import { parseDbTimestamp } from '../../lib/db-timestamp.ts';
+import { isLegacyPasswordHash } from '../../lib/werkzeug-hash.ts';
 
 /** A user's two_factor_auth row, decoded (the secret stays as stored until {@link TwoFactorRepository.revealSecret}). */
 export interface TwoFactorRecord {
@@ -9,7 +10,7 @@ export interface TwoFactorRecord {
   /** The stored value: an encryption envelope, or a plain base32 secret left by the earlier Flask app. */
   storedSecret: string;
   enabled: boolean;
-  /** argon2id hashes of the unused backup codes (legacy entries in other formats are left out: they can never match). */
+  /** Hashes of the unused backup codes: argon2id, or werkzeug hashes of the Flask app's codes (other entries are left out: they can never match). */
   backupCodeHashes: string[];
   /** The backup_codes column exactly as stored: what a compare-and-swap on the list compares with. */
   storedBackupCodes: string | null;
@@ -67,19 +68,24 @@ export function decodeTwoFactorRow(row: TwoFactorRow): TwoFactorRecord {
 }
 
 /**
- * Parses the backup_codes column (JSON array of argon2id hashes), failing closed: anything else counts as no codes, and
- * entries that are not argon2 hashes (left by the earlier Flask app, in its own format) are dropped, since none of our
- * codes can ever match them — adopted users should generate new backup codes.
- * @example parseBackupCodeHashes('["$argon2id$…"]').length === 1
+ * Parses the backup_codes column (JSON array of hashes), failing closed: anything else counts as no codes. Kept are
+ * crew's argon2 hashes and the werkzeug hashes the Flask app stored for its codes (issue 7: an adopted user's old codes
+ * keep working, each once); any other entry is dropped, since no code can ever match it.
+ * @example parseBackupCodeHashes('["$argon2id$…", "pbkdf2:sha256:260000$…"]').length === 2
  */
 export function parseBackupCodeHashes(stored: string | null | undefined): string[] {
   if (typeof stored !== 'string' || stored === '') return [];
   try {
     const parsed: unknown = JSON.parse(stored);
-    return Array.isArray(parsed) ? parsed.filter((h): h is string => typeof h === 'string' && h.startsWith('$argon2')) : [];
+    return Array.isArray(parsed) ? parsed.filter((h): h is string => typeof h === 'string' && (h.startsWith('$argon2') || isLegacyPasswordHash(h))) : [];
   } catch {
     return [];
   }
+}
+
+/** Whether a list of backup-code hashes holds a werkzeug one: only then is a code of the Flask app's shape worth checking. */
+export function hasLegacyBackupCodes(hashes: readonly string[]): boolean {
+  return hashes.some((hash) => !hash.startsWith('$argon2'));
 }
 
 /** The user's two_factor_auth columns as joinTwoFactorRow (two-factor.repository.ts) selects them: `tfa_<column>`, all null without a row. */

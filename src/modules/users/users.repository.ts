@@ -19,7 +19,12 @@ export function toUser(row: UserRow): User {
   return { id: Number(row.id), username: row.username, email: row.email, role: row.role, createdAt: parseDbTimestamp(row.created_at) };
 }
 
-/** SQL access to the `users` table (usernames match case-insensitively). */
+/**
+ * SQL access to the `users` table (usernames match case-insensitively). Both sides of every name comparison go through
+ * the database's own lower(), so a name matches itself on each engine: SQLite's lower() folds only ASCII, and folding
+ * the typed side in JavaScript instead locked out adopted Flask users with non-ASCII names (issue 7). The unique index
+ * on lower(username) (migration 0007) holds the same rule.
+ */
 export class UsersRepository {
   constructor(private readonly db: AppDb) {}
 
@@ -34,7 +39,7 @@ export class UsersRepository {
     const row = await this.db
       .selectFrom('users')
       .select(['id', 'username', 'email', 'role', 'created_at'])
-      .where(sql`lower(username)`, '=', username.toLowerCase())
+      .where(sql`lower(username)`, '=', sql<string>`lower(${username})`)
       .orderBy('id')
       .executeTakeFirst();
     return row ? toUser(row) : null;
@@ -45,7 +50,7 @@ export class UsersRepository {
     const row = await this.db
       .selectFrom('users')
       .select(['id', 'username', 'email', 'role', 'created_at', 'password_hash'])
-      .where(sql`lower(username)`, '=', username.toLowerCase())
+      .where(sql`lower(username)`, '=', sql<string>`lower(${username})`)
       .orderBy('id')
       .executeTakeFirst();
     return row ? { user: toUser(row), passwordHash: row.password_hash } : null;
@@ -66,7 +71,7 @@ export class UsersRepository {
   async insert(input: { username: string; email: string | null; passwordHash: string; role?: string }): Promise<User | null> {
     try {
       return await this.db.transaction().execute(async (trx) => {
-        const taken = await trx.selectFrom('users').select('id').where(sql`lower(username)`, '=', input.username.toLowerCase()).executeTakeFirst();
+        const taken = await trx.selectFrom('users').select('id').where(sql`lower(username)`, '=', sql<string>`lower(${input.username})`).executeTakeFirst();
         if (taken) return null;
         const row = await trx
           .insertInto('users')
