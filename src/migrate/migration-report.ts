@@ -29,6 +29,8 @@ export interface MigrationReport {
   found: number;
   backupPath: string | null;
   results: MigrationResult[];
+  /** Plain-text TOTP secrets the secret sweep encrypted in this run (0 in a dry run). */
+  secretsEncrypted?: number;
   lines: string[];
 }
 

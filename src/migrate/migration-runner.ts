@@ -12,6 +12,7 @@ import { findMigration, laterApplied, migrationStatus, planMigrate, planRollback
 import type { PlanRun } from './plan-run.ts';
 import { createReporter, type Reporter } from './reporter.ts';
 import { applyRollback } from './rollback.ts';
+import type { Progress } from './secret-sweep.ts';
 import { verifySchema } from './verify.ts';
 
 /** Options shared by every runner operation. */
@@ -28,6 +29,10 @@ export interface RunnerOptions {
   now?: () => Date;
   /** Handed to migrations that encrypt data (the legacy plain TOTP secrets). */
   encryptSecret?: (plain: string) => string;
+  /** Receives the progress of long data passes (the secret sweep); without it they report progress lines. */
+  onProgress?: (p: Progress) => void;
+  /** Rows per transaction of the secret sweep (default 5,000). */
+  sweepBatchRows?: number;
 }
 
 /**
@@ -130,6 +135,8 @@ export class MigrationRunner {
       now: this.#options.now ?? (() => new Date()),
       backup,
       ...(this.#options.encryptSecret ? { encryptSecret: this.#options.encryptSecret } : {}),
+      ...(this.#options.onProgress ? { progress: this.#options.onProgress } : {}),
+      ...(this.#options.sweepBatchRows ? { sweepBatchRows: this.#options.sweepBatchRows } : {}),
     };
   }
 }

@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import type { OpenDatabase } from '../db/open-database.ts';
 import { encryptionKeysFor } from '../deps.ts';
 import { SecretBox } from '../lib/secret-box.ts';
-import { MigrationRunner } from './migration-runner.ts';
+import { MigrationRunner, type RunnerOptions } from './migration-runner.ts';
 
 /**
  * The MigrationRunner that `crew migrate` and `crew serve` use: migrations folder, backups kept and
@@ -11,7 +11,7 @@ import { MigrationRunner } from './migration-runner.ts';
 export function runnerFromConfig(
   open: Pick<OpenDatabase, 'db' | 'adapter'>,
   config: Config,
-  options: { onLine?: (line: string) => void; backup?: boolean; allowChanged?: boolean } = {},
+  options: { onLine?: (line: string) => void; onProgress?: RunnerOptions['onProgress']; backup?: boolean; allowChanged?: boolean } = {},
 ): MigrationRunner {
   let box: SecretBox | undefined;
   return new MigrationRunner(open, {
@@ -19,6 +19,7 @@ export function runnerFromConfig(
     backup: options.backup === false ? false : { keep: config.backupsToKeep },
     allowChanged: options.allowChanged ?? false,
     ...(options.onLine ? { onLine: options.onLine } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     // The key is loaded only when a migration asks for it, so `--list` never creates a key file.
     encryptSecret: (plain) => (box ??= new SecretBox(encryptionKeysFor(config, open))).encrypt(plain),
   });
