@@ -18,7 +18,7 @@ function contextFor(out: Output): CliContext {
       const cfg = getConfig();
       const { openDatabase } = await import('../db/open-database.ts');
       const readOnly = options.readOnly ?? false;
-      const open = await openDatabase(cfg.database, { poolSize: 2, mustExist: readOnly, readOnly });
+      const open = await openDatabase(cfg.database, { poolSize: 2, mustExist: readOnly, readOnly, dryRun: options.dryRun ?? false });
       try {
         return await fn(open, cfg);
       } finally {

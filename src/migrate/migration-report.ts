@@ -60,6 +60,8 @@ export interface VerifyReport {
   applied: number;
   pending: string[];
   problems: Array<{ migration: string; problem: string }>;
+  /** Users whose TOTP secret is stored in plain text (drift: `crew migrate` encrypts them). */
+  plaintextSecretUserIds?: number[];
 }
 
 /** The guide's "Migration Summary" block. */

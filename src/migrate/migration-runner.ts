@@ -12,8 +12,11 @@ import { findMigration, laterApplied, migrationStatus, planMigrate, planRollback
 import type { PlanRun } from './plan-run.ts';
 import { createReporter, type Reporter } from './reporter.ts';
 import { applyRollback } from './rollback.ts';
-import type { Progress } from './secret-sweep.ts';
-import { verifySchema } from './verify.ts';
+import { usersWithPlaintextSecrets, type Progress } from './secret-sweep.ts';
+import { verifySchema, withPlaintextSecrets } from './verify.ts';
+
+/** What a dry run's pretended encryption returns. */
+const DRY_RUN_ENVELOPE = 'v1.<dry-run>';
 
 /** Options shared by every runner operation. */
 export interface RunnerOptions {
@@ -75,7 +78,7 @@ export class MigrationRunner {
       const facts = { files, applied: await readApplied(db, this.#columns(db)), tables: await this.#open.adapter.listTables(db) };
       const backup = !dryRun && this.#options.backup !== false && this.#open.adapter.backupBeforeMigrate;
       const plan = planMigrate(facts, { ...(options.target !== undefined ? { target: options.target } : {}), allowChanged: this.#options.allowChanged ?? false, backup });
-      return dryRun ? dryRunPlan(plan, this.#run(db, reporter)) : applyPlan(plan, this.#run(db, reporter));
+      return dryRun ? dryRunPlan(plan, this.#dryRun(db, reporter)) : applyPlan(plan, this.#run(db, reporter));
     });
   }
 
@@ -94,7 +97,7 @@ export class MigrationRunner {
         for (const f of [file, ...laterApplied(files, applied, file)]) declarations.set(f.id, await loadMigration(f));
       }
       const plan = planRollback({ files, applied, declarations }, { target: file.id, backup: this.#options.backup !== false });
-      if (options.dryRun) return dryRunRollback(plan, this.#run(db, reporter));
+      if (options.dryRun) return dryRunRollback(plan, this.#dryRun(db, reporter));
       if (options.confirm && !(await options.confirm(plan))) {
         reporter.line('Cancelled; nothing was changed.');
         return { ok: false, cancelled: true, id: file.id, name: file.name, backupPath: null, lines: reporter.lines };
@@ -106,7 +109,8 @@ export class MigrationRunner {
   /** Compares the live schema with what every applied migration expects. */
   async verify(): Promise<VerifyReport> {
     const columns = this.#columns(this.#open.db);
-    return verifySchema(this.files(), await readApplied(this.#open.db, columns), columns);
+    const report = await verifySchema(this.files(), await readApplied(this.#open.db, columns), columns);
+    return withPlaintextSecrets(report, await usersWithPlaintextSecrets(this.#open.db, columns));
   }
 
   #columns(db: Kysely<any>): ColumnReader {
@@ -124,6 +128,15 @@ export class MigrationRunner {
       if (lock.recoveredStale) reporter.line(`! recovered a migration lock left by a runner that died (${lock.recoveredStale})`);
       return fn(lock.db);
     });
+  }
+
+  /**
+   * A dry run's PlanRun: encrypting is only pretended, so the key is never loaded and no key file is created (a dry
+   * run writes nothing), and the preview shows a placeholder, never a real envelope.
+   */
+  #dryRun(db: Kysely<any>, reporter: Reporter): PlanRun {
+    const run = this.#run(db, reporter);
+    return run.encryptSecret ? { ...run, encryptSecret: () => DRY_RUN_ENVELOPE } : run;
   }
 
   #run(db: Kysely<any>, reporter: Reporter): PlanRun {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { formatStatusList, formatSummary } from '../../migrate/migration-report.ts';
 import { UsageError, type CliCommand, type CliContext } from '../cli-command.ts';
 import { createMigration } from './migrate-create.ts';
@@ -25,11 +26,14 @@ export const migrateCommand: CliCommand = {
     if (opts.list) return ctx.withDatabase(async (open, config) => list(ctx, runnerFor(ctx, open, config, opts)), { readOnly: true });
     return ctx.withDatabase(async (open, config) => {
       const runner = runnerFor(ctx, open, config, opts);
+      if (opts.dryRun && open.adapter.databaseFile && !existsSync(open.adapter.databaseFile)) {
+        ctx.out.line(`(no database at ${open.adapter.databaseFile} yet: this shows what creating it would do; no file is created)`);
+      }
       const report = await runner.migrate({ target: name, dryRun: Boolean(opts.dryRun) });
       for (const line of formatSummary(report)) ctx.out.line(line);
       ctx.out.result(report);
       return report.ok ? 0 : 1;
-    });
+    }, { dryRun: Boolean(opts.dryRun) });
   },
 };
 
