@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeFlaskDatabase, type FlaskDatabase } from '../helpers/flask-database.ts';
-import { runCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
+import { runCrew, spawnCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
+import { openDatabase } from '../../src/db/open-database.ts';
+import { parseEncryptionKeys, SecretBox } from '../../src/lib/secret-box.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 
 // Secrets at rest through the shipped CLI (OWASP ASVS V6.2.1, V2.9.1, V6.4.1, V7.1.1; docs/SECURITY.md "Secrets at rest"):
@@ -78,6 +80,40 @@ describe.each(TEST_DIALECTS)('secrets at rest through the CLI (%s)', { timeout: 
     const again = await runCrew(['migrate'], { env: envFor(flask), cwd: flask.dir });
     expect(again.stdout).toContain('✓ encrypted 1 plain-text TOTP secret(s)');
     expect((await runCrew(['db', 'verify'], { env: envFor(flask), cwd: flask.dir })).code).toBe(0);
+  });
+
+  it('kill -9 during the encryption pass, then a re-run, loses no one', async () => {
+    const flask = await makeFlaskDatabase(kind, { users: 20_000, bulk: true });
+    cleanups.push(() => flask.cleanup());
+    const env = { DATABASE_URL: flask.url, CREW_ENCRYPTION_KEY: KEY };
+    const child = spawnCrew(['migrate'], { env, cwd: flask.dir });
+    let stdout = '';
+    await new Promise<void>((resolveKilled) => {
+      child.stdout!.on('data', (d) => {
+        stdout += d;
+        // The first progress line past 0 %: at least one batch has committed.
+        if (/encrypting plain-text TOTP secrets: [1-9]\d* of/.test(stdout) && child.exitCode === null) child.kill('SIGKILL');
+      });
+      child.on('close', () => resolveKilled());
+    });
+    const killed = await openDatabase(flask.config);
+    const sealed = await killed.db.selectFrom('two_factor_auth').select((eb) => eb.fn.countAll<number | string>().as('n')).where('secret', 'like', 'v1.%').executeTakeFirst();
+    await killed.close();
+    expect(Number(sealed?.n)).toBeGreaterThan(0); // the batches before the kill committed
+    const rerun = await runCrew(['migrate'], { env, cwd: flask.dir });
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+    const open = await openDatabase(flask.config);
+    try {
+      const box = new SecretBox(parseEncryptionKeys(KEY));
+      const rows = (await open.db.selectFrom('two_factor_auth').select(['user_id', 'secret']).execute()) as Array<{ user_id: number; secret: string }>;
+      const byUser = new Map(rows.map((r) => [Number(r.user_id), r.secret]));
+      const recorded = flask.plaintexts.users.filter((u) => u.twoFactor);
+      expect(rows.length).toBe(flask.plaintexts.counts.twoFactor.enabled + flask.plaintexts.counts.twoFactor.pending + flask.plaintexts.counts.twoFactor.disabled);
+      expect(rows.every((r) => SecretBox.isEnvelope(r.secret))).toBe(true);
+      expect(recorded.filter((u) => box.decrypt(byUser.get(u.id)!) !== u.twoFactor!.secret.toUpperCase()).map((u) => u.id)).toEqual([]);
+    } finally {
+      await open.close();
+    }
   });
 
   it('every file crew creates is mode 0600: database, WAL, SHM, backups, dumps', async () => {
