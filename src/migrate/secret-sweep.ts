@@ -4,8 +4,8 @@ import type { PlanRun } from './plan-run.ts';
 
 /** Rows read and written per transaction: each batch commits, so a killed run keeps what it did and a re-run goes on. */
 export const SWEEP_BATCH_ROWS = 5000;
-/** Rows per UPDATE statement (3 parameters each: far below SQLite's 32,766 and PostgreSQL's 65,535). */
-const ROWS_PER_STATEMENT = 500;
+/** Rows per UPDATE statement (5 parameters each: far below SQLite's 32,766 and PostgreSQL's 65,535). */
+const ROWS_PER_STATEMENT = 200;
 
 /** Progress of a long data pass, for a progress bar (TTY) or progress lines. */
 export interface Progress {
@@ -96,18 +96,23 @@ export async function sweepPlaintextSecrets(run: PlanRun): Promise<SweepResult> 
 }
 
 /**
- * Writes one batch by compare-and-swap, a few hundred rows per statement (one round trip each, not one per row):
- * `WITH v AS (VALUES …) UPDATE … FROM v WHERE id = v.id AND secret = v.old`, portable SQL for SQLite ≥ 3.33 and
- * PostgreSQL (the CASTs type the first VALUES row, which PostgreSQL would otherwise read as text). Returns rows changed.
+ * Writes one batch by compare-and-swap, {@link ROWS_PER_STATEMENT} rows per statement (one round trip each, not one
+ * per row). The rows are named by primary key, `WHERE id IN (…)`, so both engines look each one up by its key: a join
+ * with a VALUES list (`UPDATE … FROM (VALUES …)`) made SQLite's planner scan the whole table for every statement (it
+ * has no statistics for the list), hours for 700,000 rows. Each row changes only if its secret is still the plain text
+ * read: `secret = CASE id WHEN … THEN <old> END`.
  */
+export function compareAndSwapStatement(chunk: ReadonlyArray<{ id: number; old: string; sealed: string }>) {
+  const newSecret = sql.join(chunk.map((c) => sql`WHEN ${c.id} THEN CAST(${c.sealed} AS TEXT)`), sql` `);
+  const oldSecret = sql.join(chunk.map((c) => sql`WHEN ${c.id} THEN CAST(${c.old} AS TEXT)`), sql` `);
+  const ids = sql.join(chunk.map((c) => sql`${c.id}`));
+  return sql`UPDATE two_factor_auth SET secret = CASE id ${newSecret} END WHERE id IN (${ids}) AND secret = CASE id ${oldSecret} END`;
+}
+
 async function writeBatch(trx: Kysely<any>, changes: Array<{ id: number; old: string; sealed: string }>): Promise<number> {
   let written = 0;
   for (let start = 0; start < changes.length; start += ROWS_PER_STATEMENT) {
-    const chunk = changes.slice(start, start + ROWS_PER_STATEMENT);
-    const values = sql.join(chunk.map((c) => sql`(CAST(${c.id} AS INTEGER), CAST(${c.old} AS TEXT), CAST(${c.sealed} AS TEXT))`));
-    const r = await sql`WITH v (row_id, old_secret, new_secret) AS (VALUES ${values})
-      UPDATE two_factor_auth SET secret = v.new_secret FROM v
-      WHERE two_factor_auth.id = v.row_id AND two_factor_auth.secret = v.old_secret`.execute(trx);
+    const r = await compareAndSwapStatement(changes.slice(start, start + ROWS_PER_STATEMENT)).execute(trx);
     written += Number(r.numAffectedRows ?? 0n);
   }
   return written;

@@ -7,6 +7,7 @@ import { openDatabase, type OpenDatabase } from '../../src/db/open-database.ts';
 import { canonicalSecret } from '../../src/lib/plaintext-secret.ts';
 import { SecretBox } from '../../src/lib/secret-box.ts';
 import { MigrationRunner, type RunnerOptions } from '../../src/migrate/migration-runner.ts';
+import { compareAndSwapStatement } from '../../src/migrate/secret-sweep.ts';
 import { makeFlaskDatabase, type FlaskDatabase } from '../helpers/flask-database.ts';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
 
@@ -150,3 +151,19 @@ describe.each(TEST_DIALECTS)('secret sweep (%s)', (kind) => {
 });
 
 const flask_ = flask;
+
+describe('secret sweep: the write statement', () => {
+  it('looks every row up by its primary key on SQLite (no table scan per statement)', async () => {
+    // A join with a VALUES list made SQLite scan all of two_factor_auth for every statement: a 700,000-row adoption
+    // ran for hours. The plan is checked on the Flask table as the Flask app made it (PRIMARY KEY (id)).
+    const raw = new BetterSqlite3(':memory:');
+    raw.exec('CREATE TABLE two_factor_auth (id INTEGER NOT NULL, user_id INTEGER NOT NULL, secret VARCHAR(32) NOT NULL, backup_codes TEXT, PRIMARY KEY (id), UNIQUE (user_id))');
+    const { Kysely, SqliteDialect } = await import('kysely');
+    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: raw }) });
+    const chunk = Array.from({ length: 200 }, (_, i) => ({ id: i + 1, old: 'JBSWY3DPEHPK3PXP', sealed: 'v1.x' }));
+    const compiled = compareAndSwapStatement(chunk).compile(db);
+    const plan = raw.prepare(`EXPLAIN QUERY PLAN ${compiled.sql}`).all(...(compiled.parameters as unknown[])) as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail)).toEqual(['SEARCH two_factor_auth USING INTEGER PRIMARY KEY (rowid=?)']);
+    await db.destroy();
+  });
+});
