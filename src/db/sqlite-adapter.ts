@@ -46,6 +46,7 @@ export async function openSqlite(path: string, options: OpenOptions = {}): Promi
  * another user is left as it is (EPERM).
  */
 export function makePrivate(path: string): void {
+  if (path === ':memory:' || path === '') return; // no file
   try {
     closeSync(openSync(path, 'wx', 0o600));
   } catch (error) {
