@@ -37,11 +37,19 @@ export async function countCandidates(db: Kysely<any>): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-/** The user ids whose stored TOTP secret is plain text (`crew db verify` names them). */
+/** The user ids whose stored TOTP secret is plain text (`crew db verify` names them), read in keyset batches. */
 export async function usersWithPlaintextSecrets(db: Kysely<any>, columnsOf: (table: string) => Promise<string[] | null>): Promise<number[]> {
   if (!(await hasSecretColumn(db, columnsOf))) return [];
-  const rows = (await candidates(db).select(['user_id', 'secret']).orderBy('user_id').execute()) as Array<{ user_id: number; secret: unknown }>;
-  return rows.filter((r) => isPlaintextSecret(r.secret)).map((r) => Number(r.user_id));
+  const users: number[] = [];
+  for (let afterId: number | null = null; ; ) {
+    let query = candidates(db).select(['id', 'user_id', 'secret']).orderBy('id').limit(SWEEP_BATCH_ROWS);
+    if (afterId !== null) query = query.where('id', '>', afterId);
+    const rows = (await query.execute()) as Array<{ id: number; user_id: number; secret: unknown }>;
+    if (rows.length === 0) break;
+    for (const r of rows) if (isPlaintextSecret(r.secret)) users.push(Number(r.user_id));
+    afterId = Number(rows[rows.length - 1]!.id);
+  }
+  return users.sort((a, b) => a - b);
 }
 
 async function hasSecretColumn(_db: Kysely<any>, columnsOf: (table: string) => Promise<string[] | null>): Promise<boolean> {
