@@ -41,7 +41,7 @@ function contextFor(out: Output): CliContext {
       const { openDatabase } = await import('../db/open-database.ts');
       const { DatabaseNotMigratedError, missingTableOf } = await import('../db/engine-adapter.ts');
       const readOnly = options.readOnly ?? false;
-      const open = await openDatabase(cfg.database, { poolSize: 2, mustExist: readOnly || (options.mustExist ?? false), readOnly });
+      const open = await openDatabase(cfg.database, { poolSize: 2, mustExist: readOnly || (options.mustExist ?? false), readOnly, dryRun: options.dryRun ?? false });
       try {
         return await fn(open, cfg);
       } catch (error) {

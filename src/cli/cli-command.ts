@@ -10,8 +10,9 @@ export interface CliContext {
   /**
    * Opens the configured database, runs `fn`, and always closes it. `readOnly` commands never create a
    * database (a missing one is an error naming where it looked) and cannot write; `mustExist` refuses a missing one too.
+   * A `dryRun` changes no file: no journal-mode switch, and a missing SQLite file is not created.
    */
-  withDatabase<T>(fn: (open: OpenDatabase, config: Config) => Promise<T>, options?: { readOnly?: boolean; mustExist?: boolean }): Promise<T>;
+  withDatabase<T>(fn: (open: OpenDatabase, config: Config) => Promise<T>, options?: { readOnly?: boolean; mustExist?: boolean; dryRun?: boolean }): Promise<T>;
   /** Whether stdin is a terminal (for confirmations). */
   interactive: boolean;
   /** Asks a yes/no question on the terminal. */

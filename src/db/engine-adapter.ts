@@ -70,6 +70,17 @@ export interface EngineAdapter {
   listTables(db: Kysely<any>): Promise<string[]>;
   /** The engine's SQL type for a portable column type. */
   columnType(type: PortableColumnType): string;
+  /**
+   * Makes `table.column` hold text of any length, keeping every value. PostgreSQL: a Flask-era `VARCHAR(32)`
+   * (too short for an encryption envelope) becomes `text`; SQLite columns take any length already. True when changed.
+   */
+  widenToText(db: Kysely<any>, table: string, column: string): Promise<boolean>;
+  /**
+   * Runs `fn` (which overwrites secrets) so that the old bytes do not survive in the database's files: SQLite zeroes
+   * freed space (`PRAGMA secure_delete`) and afterwards checkpoints and truncates the WAL. Resolves with a warning
+   * when that could not be completed (another process reading), else null. PostgreSQL: see docs/SECURITY.md.
+   */
+  overwritingFreedSpace(fn: () => Promise<void>): Promise<string | null>;
   /** Writes a consistent backup of the live database and returns its path; throws BackupError. */
   backup(options: BackupOptions): Promise<string>;
   /** Closes every connection. */
@@ -101,6 +112,11 @@ export interface OpenOptions {
   mustExist?: boolean;
   /** Open for reading only: no journal-mode change, no writes (PostgreSQL: read-only transactions). */
   readOnly?: boolean;
+  /**
+   * Open for a dry run, whose transactions are always rolled back: no journal-mode change, and a missing SQLite
+   * file is not created (an empty in-memory database stands in, so the dry run shows what creating it would do).
+   */
+  dryRun?: boolean;
 }
 
 /** The message every command gives for a database that is not there. */

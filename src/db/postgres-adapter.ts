@@ -96,6 +96,15 @@ function postgresAdapter(owner: Kysely<Database>, url: string, location: string)
       return rows.rows.map((r) => r.table_name);
     },
     columnType: (type) => (type === 'timestamp' ? 'timestamptz' : type),
+    async widenToText(db, table, column) {
+      const r = await sql<{ data_type: string }>`SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ${table} AND column_name = ${column}`.execute(db);
+      if (r.rows[0]?.data_type !== 'character varying' && r.rows[0]?.data_type !== 'character') return false;
+      // ALTER … TYPE text keeps every value (what the frozen 0006 does): no cast can fail from varchar to text.
+      await sql`ALTER TABLE ${sql.table(table)} ALTER COLUMN ${sql.ref(column)} TYPE text`.execute(db);
+      return true;
+    },
+    // Old row versions stay in the table's pages until VACUUM reuses them; see docs/SECURITY.md for what an operator does.
+    overwritingFreedSpace: async (fn) => (await fn(), null),
     backup: (options) => backupPostgres(url, options),
     close: () => owner.destroy(),
   };

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { BackupError } from './engine-adapter.ts';
-import { backupTimestamp } from './sqlite-backup.ts';
+import { backupTimestamp, createPrivateFile } from './sqlite-backup.ts';
 
 /**
  * pg_dump's arguments for dumping `url` into `target`, and the `.pgpass` line that carries the password
@@ -30,7 +30,8 @@ export async function backupPostgres(url: string, options: { out?: string; dir?:
   const database = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
   const stamp = backupTimestamp(options.now ?? new Date());
   const target = options.out ? resolve(options.out) : join(resolve(options.dir ?? 'backups'), `postgres-${database.replace(/[^\w.-]/g, '_')}-${options.manual ? 'manual-' : ''}${stamp}.sql`);
-  mkdirSync(dirname(target), { recursive: true });
+  mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+  createPrivateFile(target); // the dump holds every secret in the database: 0600 before pg_dump writes a byte
   const secrets = mkdtempSync(join(tmpdir(), 'crew-pgpass-')); // mode 0700
   const { args, pgpass } = pgDumpInvocation(url, target, join(secrets, 'pgpass'));
   if (pgpass) writeFileSync(join(secrets, 'pgpass'), pgpass, { mode: 0o600 });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import type { Database as SqliteHandle } from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Database } from './database.ts';
@@ -17,11 +17,15 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 export async function openSqlite(path: string, options: OpenOptions = {}): Promise<{ db: Kysely<Database>; adapter: EngineAdapter }> {
   if ((options.mustExist || options.readOnly) && !existsSync(path)) throw new DatabaseMissingError(missingDatabaseMessage(path));
   const { default: BetterSqlite3 } = await import('better-sqlite3');
+  // A dry run writes nothing, not even a new empty file: an in-memory database stands in for a missing one.
+  const target = options.dryRun && !existsSync(path) ? ':memory:' : path;
+  const writes = !options.readOnly && !options.dryRun;
   let raw: SqliteHandle;
   try {
-    raw = new BetterSqlite3(path, { timeout: SQLITE_BUSY_TIMEOUT_MS, readonly: options.readOnly ?? false, fileMustExist: options.mustExist ?? false });
+    if (writes) makePrivate(path);
+    raw = new BetterSqlite3(target, { timeout: SQLITE_BUSY_TIMEOUT_MS, readonly: options.readOnly ?? false, fileMustExist: options.mustExist ?? false });
     raw.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-    if (!options.readOnly) {
+    if (writes) {
       const mode = raw.pragma('journal_mode = WAL', { simple: true });
       if (String(mode).toLowerCase() !== 'wal') raw.pragma('journal_mode', { simple: true });
       raw.pragma('synchronous = NORMAL');
@@ -33,6 +37,28 @@ export async function openSqlite(path: string, options: OpenOptions = {}): Promi
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   return { db, adapter: sqliteAdapter(raw, db, path) };
+}
+
+/**
+ * Creates the database file with mode 0600 (or narrows an existing one, and its -wal/-shm, to 0600): it holds password
+ * hashes and TOTP secrets (OWASP ASVS V6.4.1; V2.9.1 asks the same of key material). SQLite creates the -wal and -shm
+ * files with the database file's own mode, so a private database file makes them private too. A file owned by
+ * another user is left as it is (EPERM).
+ */
+export function makePrivate(path: string): void {
+  if (path === ':memory:' || path === '') return; // no file
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return; // no folder: the open reports it
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    } catch {
+      /* missing, or not ours */
+    }
+  }
 }
 
 function describeSqliteError(path: string, error: unknown): string {
@@ -86,6 +112,21 @@ function sqliteAdapter(raw: SqliteHandle, owner: Kysely<Database>, path: string)
       return rows.rows.map((r) => r.name);
     },
     columnType: (type) => type,
+    widenToText: async () => false, // SQLite's TEXT affinity has no length limit
+    async overwritingFreedSpace(fn) {
+      // secure_delete zeroes the bytes of overwritten and deleted cells and of freed pages, so an encrypted secret does
+      // not leave its plain text in the file (about 7 % did without it). The TRUNCATE checkpoint then copies every
+      // page into the database file and empties the WAL, which held the pages as they were written.
+      const before = raw.pragma('secure_delete', { simple: true });
+      raw.pragma('secure_delete = ON');
+      try {
+        await fn();
+      } finally {
+        raw.pragma(`secure_delete = ${Number(before) ? 'ON' : 'OFF'}`);
+      }
+      const [result] = raw.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+      return result && result.busy !== 0 ? 'another process is reading the database, so its WAL could not be emptied yet; the next `crew migrate` retries' : null;
+    },
     backup: (options) => backupSqlite(raw, path, options),
     close: () => owner.destroy(),
   };

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Database as SqliteHandle } from 'better-sqlite3';
 import { BackupError } from './engine-adapter.ts';
@@ -28,7 +28,8 @@ export async function backupSqlite(
   const dir = options.out ? dirname(options.out) : (options.dir ?? backupDirFor(databasePath));
   const target = options.out ?? join(dir, `${stem}-${options.manual ? 'manual-' : ''}${backupTimestamp(options.now ?? new Date())}.db`);
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    createPrivateFile(target);
     await raw.backup(target);
   } catch (error) {
     rmSync(target, { force: true });
@@ -38,6 +39,16 @@ export async function backupSqlite(
   }
   if (!options.out && !options.manual) pruneBackups(dir, stem, options.keep);
   return target;
+}
+
+/**
+ * Creates (or truncates) `path` with mode 0600 before anything is written into it. A backup holds everything the
+ * database does, plain-text secrets of the old app included (it is the way back to it), so only the owner may read it
+ * (OWASP ASVS V6.4.1). SQLite and pg_dump keep the mode of a file that exists, and chmod covers one made earlier.
+ */
+export function createPrivateFile(path: string): void {
+  closeSync(openSync(path, 'w', 0o600));
+  chmodSync(path, 0o600);
 }
 
 /** Deletes all but the newest `keep` automatic backups of one database. */

@@ -93,4 +93,10 @@ describe('parseEncryptionKeys', () => {
       if (bad.trim() !== '') expect(message).not.toContain(bad.trim());
     }
   });
+
+  it('never reuses an IV, across the blocks of IVs drawn at a time (GCM nonce reuse leaks the key stream: SP 800-38D §8)', () => {
+    const box = new SecretBox([randomBytes(32)]);
+    const ivs = Array.from({ length: 1000 }, () => box.encrypt('JBSWY3DPEHPK3PXP').split('.')[2]);
+    expect(new Set(ivs).size).toBe(1000);
+  });
 });

@@ -6,6 +6,7 @@ import type { MigratePlan, RollbackPlan } from './plan.ts';
 import { inRolledBackTransaction, migrationContext, schemaAccess, type PlanRun } from './plan-run.ts';
 import { createReporter } from './reporter.ts';
 import { upOrAdopt } from './up-or-adopt.ts';
+import { SWEEP_BATCH_ROWS, usersWithPlaintextSecrets } from './secret-sweep.ts';
 
 /**
  * Runs a migrate plan's steps in ONE transaction that is always rolled back, reporting the SQL each would
@@ -13,7 +14,9 @@ import { upOrAdopt } from './up-or-adopt.ts';
  */
 export async function dryRunPlan(plan: MigratePlan, run: PlanRun): Promise<MigrationReport> {
   const results: MigrationResult[] = [];
-  if (reportPlanHead(plan, run)) {
+  const pending = reportPlanHead(plan, run);
+  await previewSweep(run);
+  if (pending) {
     await inRolledBackTransaction(run, async (trx) => {
       for (const step of plan.steps) {
         const { file } = step;
@@ -37,6 +40,12 @@ export async function dryRunPlan(plan: MigratePlan, run: PlanRun): Promise<Migra
     run.reporter.line('Dry run: nothing was changed.');
   }
   return { ok: results.every((r) => r.status !== 'failed'), dryRun: true, found: plan.found, backupPath: null, results, lines: run.reporter.lines };
+}
+
+/** The secret sweep's part of a dry run: how many plain-text secrets it would encrypt (it runs before the migrations). */
+async function previewSweep(run: PlanRun): Promise<void> {
+  const users = await usersWithPlaintextSecrets(run.db, (table) => run.adapter.columnsOf(run.db, table));
+  if (users.length > 0) run.reporter.line(`-- secret sweep: would encrypt ${users.length} plain-text TOTP secret(s), in batches of ${run.sweepBatchRows ?? SWEEP_BATCH_ROWS} rows`);
 }
 
 /** Runs a rollback plan's down() in a transaction that is always rolled back, reporting the SQL it would execute. */

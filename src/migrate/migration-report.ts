@@ -29,6 +29,8 @@ export interface MigrationReport {
   found: number;
   backupPath: string | null;
   results: MigrationResult[];
+  /** Plain-text TOTP secrets the secret sweep encrypted in this run (0 in a dry run). */
+  secretsEncrypted?: number;
   lines: string[];
 }
 
@@ -65,6 +67,8 @@ export interface VerifyReport {
   appliedBySource: { crew: number; app: number };
   pending: string[];
   problems: Array<{ migration: string; problem: string }>;
+  /** Users whose TOTP secret is stored in plain text (drift: `crew migrate` encrypts them). */
+  plaintextSecretUserIds?: number[];
 }
 
 /** The guide's "Migration Summary" block. */

@@ -13,7 +13,11 @@ import { findMigration, laterApplied, migrationStatus, planForget, planMigrate, 
 import { backUp, type PlanRun } from './plan-run.ts';
 import { createReporter, type Reporter } from './reporter.ts';
 import { applyRollback } from './rollback.ts';
-import { verifySchema } from './verify.ts';
+import { usersWithPlaintextSecrets, type Progress } from './secret-sweep.ts';
+import { verifySchema, withPlaintextSecrets } from './verify.ts';
+
+/** What a dry run's pretended encryption returns. */
+const DRY_RUN_ENVELOPE = 'v1.<dry-run>';
 
 /** Options shared by every runner operation. */
 export interface RunnerOptions {
@@ -35,6 +39,10 @@ export interface RunnerOptions {
   encryptSecret?: (plain: string) => string;
   /** Handed to migrations whose down() decrypts secrets (the way back to the Flask app). */
   decryptSecret?: (envelope: string) => string;
+  /** Receives the progress of long data passes (the secret sweep); without it they report progress lines. */
+  onProgress?: (p: Progress) => void;
+  /** Rows per transaction of the secret sweep (default 5,000). */
+  sweepBatchRows?: number;
 }
 
 /**
@@ -86,7 +94,7 @@ export class MigrationRunner {
       const facts = { files, applied: await readApplied(db, this.#columns(db)), tables: await this.#open.adapter.listTables(db) };
       const backup = !dryRun && this.#options.backup !== false && this.#open.adapter.backupBeforeMigrate;
       const plan = planMigrate(facts, { ...(options.target !== undefined ? { target: options.target } : {}), allowChanged: this.#options.allowChanged ?? false, backup });
-      return dryRun ? dryRunPlan(plan, this.#run(db, reporter)) : applyPlan(plan, this.#run(db, reporter));
+      return dryRun ? dryRunPlan(plan, this.#dryRun(db, reporter)) : applyPlan(plan, this.#run(db, reporter));
     });
   }
 
@@ -108,7 +116,7 @@ export class MigrationRunner {
       const servers = options.dryRun ? [] : await freshHeartbeats(db, this.#columns(db), this.#now());
       const plan = planRollback({ files, applied, declarations, servers }, { target: file.id, backup: this.#options.backup !== false, force: options.force ?? false });
       if (options.force && servers.length > 0) reporter.line(`! rolling back while ${servers.length} crew server(s) use this database (--force)`);
-      if (options.dryRun) return dryRunRollback(plan, this.#run(db, reporter));
+      if (options.dryRun) return dryRunRollback(plan, this.#dryRun(db, reporter));
       if (options.confirm && !(await options.confirm(plan))) {
         reporter.line('Cancelled; nothing was changed.');
         return { ok: false, cancelled: true, id: file.id, name: file.name, backupPath: null, lines: reporter.lines };
@@ -141,7 +149,8 @@ export class MigrationRunner {
   /** Compares the live schema with what every applied migration expects. */
   async verify(): Promise<VerifyReport> {
     const columns = this.#columns(this.#open.db);
-    return verifySchema(this.files(), await readApplied(this.#open.db, columns), columns);
+    const report = await verifySchema(this.files(), await readApplied(this.#open.db, columns), columns);
+    return withPlaintextSecrets(report, await usersWithPlaintextSecrets(this.#open.db, columns));
   }
 
   #now(): Date {
@@ -165,6 +174,15 @@ export class MigrationRunner {
     });
   }
 
+  /**
+   * A dry run's PlanRun: encrypting is only pretended, so the key is never loaded and no key file is created (a dry
+   * run writes nothing), and the preview shows a placeholder, never a real envelope.
+   */
+  #dryRun(db: Kysely<any>, reporter: Reporter): PlanRun {
+    const run = this.#run(db, reporter);
+    return run.encryptSecret ? { ...run, encryptSecret: () => DRY_RUN_ENVELOPE } : run;
+  }
+
   #run(db: Kysely<any>, reporter: Reporter): PlanRun {
     const backup = this.#options.backup || { keep: 10 };
     return {
@@ -175,6 +193,8 @@ export class MigrationRunner {
       backup,
       ...(this.#options.encryptSecret ? { encryptSecret: this.#options.encryptSecret } : {}),
       ...(this.#options.decryptSecret ? { decryptSecret: this.#options.decryptSecret } : {}),
+      ...(this.#options.onProgress ? { progress: this.#options.onProgress } : {}),
+      ...(this.#options.sweepBatchRows ? { sweepBatchRows: this.#options.sweepBatchRows } : {}),
     };
   }
 }

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { BackupError, type EngineAdapter } from '../db/engine-adapter.ts';
 import type { MigrationContext } from './migration.ts';
 import type { Reporter } from './reporter.ts';
+import type { Progress } from './secret-sweep.ts';
 import type { SchemaAccess } from './up-or-adopt.ts';
 
 /** Everything an executor (apply, dry run, rollback) needs besides its plan; made fresh for each operation. */
@@ -17,6 +18,10 @@ export interface PlanRun {
   encryptSecret?: (plain: string) => string;
   /** Handed to migrations whose down() hands secrets back in plain text (the way back to the Flask app). */
   decryptSecret?: (envelope: string) => string;
+  /** Receives the progress of long data passes (the CLI draws a bar on a TTY); without it they report progress lines. */
+  progress?: (p: Progress) => void;
+  /** Rows per transaction of the secret sweep (default SWEEP_BATCH_ROWS). */
+  sweepBatchRows?: number;
 }
 
 /** The context a migration's up()/down() receives, reading the schema through `trx` and reporting to `reporter`. */

@@ -3,7 +3,7 @@ import type { OpenDatabase } from '../db/open-database.ts';
 import { encryptionKeysFor } from '../deps.ts';
 import { SecretBox } from '../lib/secret-box.ts';
 import { defaultAppMigrationsDir } from './discover.ts';
-import { MigrationRunner } from './migration-runner.ts';
+import { MigrationRunner, type RunnerOptions } from './migration-runner.ts';
 
 /** The app's own migrations folder: CREW_MIGRATIONS_DIR, else `./migrations` in the working folder (which may not exist). */
 export function appMigrationsDirFor(config: Config): { dir: string; optional: boolean } {
@@ -17,7 +17,7 @@ export function appMigrationsDirFor(config: Config): { dir: string; optional: bo
 export function runnerFromConfig(
   open: Pick<OpenDatabase, 'db' | 'adapter'>,
   config: Config,
-  options: { onLine?: (line: string) => void; backup?: boolean; allowChanged?: boolean } = {},
+  options: { onLine?: (line: string) => void; onProgress?: RunnerOptions['onProgress']; backup?: boolean; allowChanged?: boolean } = {},
 ): MigrationRunner {
   let box: SecretBox | undefined;
   const app = appMigrationsDirFor(config);
@@ -28,6 +28,7 @@ export function runnerFromConfig(
     backup: options.backup === false ? false : { keep: config.backupsToKeep },
     allowChanged: options.allowChanged ?? false,
     ...(options.onLine ? { onLine: options.onLine } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     // The key is loaded only when a migration asks for it, so `--list` never creates a key file.
     encryptSecret: (plain) => (box ??= new SecretBox(encryptionKeysFor(config, open))).encrypt(plain),
     decryptSecret: (envelope) => (box ??= new SecretBox(encryptionKeysFor(config, open))).decrypt(envelope),

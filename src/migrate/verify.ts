@@ -21,3 +21,17 @@ export async function verifySchema(files: MigrationFile[], applied: AppliedMigra
   const count = (source: 'crew' | 'app') => applied.filter((a) => a.source === source).length;
   return { ok: problems.length === 0, applied: applied.length, appliedBySource: { crew: count('crew'), app: count('app') }, pending, problems };
 }
+
+/** How many user ids a drift message names before "and N more". */
+const IDS_NAMED = 20;
+
+/**
+ * Adds plain-text TOTP secrets to a verify report as drift: a secret the old app wrote after the last `crew migrate`
+ * is readable by anyone with the file (OWASP ASVS V6.2.1), so verify fails (exit 1) and names the users.
+ */
+export function withPlaintextSecrets(report: VerifyReport, userIds: number[]): VerifyReport {
+  if (userIds.length === 0) return { ...report, plaintextSecretUserIds: [] };
+  const named = userIds.slice(0, IDS_NAMED).join(', ') + (userIds.length > IDS_NAMED ? ` and ${userIds.length - IDS_NAMED} more` : '');
+  const problem = `${userIds.length} TOTP secret(s) stored in plain text, of user id(s) ${named}; run \`crew migrate\` to encrypt them`;
+  return { ...report, ok: false, problems: [...report.problems, { migration: 'secrets at rest', problem }], plaintextSecretUserIds: userIds };
+}

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
@@ -94,6 +94,11 @@ describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', { timeout: SPAWN_TEST_T
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/create table "two_factor_auth"/);
     expect(run.stdout).toContain('Dry run: nothing was changed.');
+    if (kind === 'sqlite') {
+      // A dry run creates no file at all (test/cli/secrets-at-rest.cli.test.ts covers the rest of "really dry").
+      expect(existsSync(test.url)).toBe(false);
+      return;
+    }
     const list = await runCrew(['migrate', '--list', '--json'], { env: env(test), cwd: test.dir });
     expect(JSON.parse(list.stdout).migrations.every((m: { state: string }) => m.state === 'pending')).toBe(true);
   });

@@ -41,5 +41,5 @@ export async function rollbackMigration(ctx: CliContext, name: string | undefine
     ctx.out.result(report);
     // Declining is a choice, not a failure.
     return report.ok || report.cancelled ? 0 : 1;
-  });
+  }, { dryRun: Boolean(opts.dryRun) });
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { formatStatusList, formatSummary } from '../../migrate/migration-report.ts';
 import { UsageError, type CliCommand, type CliContext } from '../cli-command.ts';
 import { createMigration } from './migrate-create.ts';
@@ -31,11 +32,14 @@ export const migrateCommand: CliCommand = {
       // A migration may encrypt (0006): a key file missing beside encrypted secrets stops here, never replaced by a new key.
       await (await import('../../deps.ts')).loadKeyRing(config, open, { create: false });
       const runner = runnerFor(ctx, open, config, opts);
+      if (opts.dryRun && open.adapter.databaseFile && !existsSync(open.adapter.databaseFile)) {
+        ctx.out.line(`(no database at ${open.adapter.databaseFile} yet: this shows what creating it would do; no file is created)`);
+      }
       const report = await runner.migrate({ target: name, dryRun: Boolean(opts.dryRun) });
       for (const line of formatSummary(report)) ctx.out.line(line);
       ctx.out.result(report);
       return report.ok ? 0 : 1;
-    });
+    }, { dryRun: Boolean(opts.dryRun) });
   },
 };
 
