@@ -125,7 +125,7 @@ export async function enrolUser(app: FastifyInstance, clock: Clock, prefix = 'us
   const c = new TestClient(app);
   const registered = await c.json('POST', '/api/auth/register', { username, password: GOOD_PASSWORD });
   expect(registered.statusCode, registered.body).toBe(201);
-  const { secret } = (await c.json('POST', '/api/2fa/setup')).json();
+  const { secret } = (await c.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD })).json();
   const enabled = await c.json('POST', '/api/2fa/enable', { code: generateTotp(secret, clock.now()) });
   expect(enabled.statusCode, enabled.body).toBe(200);
   await c.json('POST', '/api/auth/logout');

@@ -27,7 +27,7 @@ describe.each(TEST_DIALECTS)('bad input on %s', (kind) => {
     t = await createTestApp(kind);
     signedIn = new TestClient(t.app);
     await signedIn.json('POST', '/api/auth/register', { username: 'frank', password: GOOD_PASSWORD });
-    await signedIn.json('POST', '/api/2fa/setup');
+    await signedIn.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD });
   });
   afterAll(() => t.close());
 

@@ -4,9 +4,15 @@ import { AppError } from '../../lib/app-error.ts';
 import { listSecurityEvents, type SecurityEvent, type SecurityEventType } from '../../modules/audit/security-events.ts';
 import { statusOf, type TwoFactorStatus } from '../../modules/two-factor/two-factor-status.ts';
 import { formatUtc, formatWait } from '../format-wait.ts';
+import { reauthenticate } from '../../modules/account/reauthenticate.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
+import { setRetryAfter } from '../plugins/error-handler.ts';
 import { mustEnrol } from '../plugins/require-session.ts';
-import { CsrfForm, NoticeQuery, OneTimeCodeForm } from '../schemas.ts';
+import { Field, MAX_PASSWORD_INPUT_LENGTH, NoticeQuery, OneTimeCodeForm } from '../schemas.ts';
+import { Type } from '@sinclair/typebox';
+
+/** The set-up form: the password (re-authentication) and the CSRF token. */
+const SetupForm = Type.Object({ password: Field(MAX_PASSWORD_INPUT_LENGTH), _csrf: Field(200) });
 import { renewSessionsAfterEnablingTwoFactor } from '../session-renewal.ts';
 
 
@@ -38,6 +44,10 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   register: 'Account created',
   sign_in_password: 'Password accepted',
   sign_in_failed: 'Failed sign-in',
+  sign_in_throttled: 'Sign-in refused: too many wrong passwords',
+  password_changed: 'Password changed',
+  session_revoked: 'Signed out a session',
+  other_sessions_revoked: 'Signed out all other sessions',
   sign_in_with_code: 'Signed in with an authenticator code',
   sign_in_with_backup_code: 'Signed in with a backup code',
   two_factor_code_failed: 'Wrong two-factor code',
@@ -56,6 +66,9 @@ export function describeSecurityEvent(event: Pick<SecurityEvent, 'type' | 'detai
   const label = EVENT_LABELS[event.type] ?? event.type;
   const d = event.detail ?? {};
   if (event.type === 'sign_in_with_backup_code' && typeof d.backupCodesRemaining === 'number') return `${label} (${d.backupCodesRemaining} left)`;
+  if (event.type === 'sign_in_failed' && typeof d.waitSeconds === 'number') return `${label}; sign-in paused for ${formatWait(d.waitSeconds)}`;
+  if (event.type === 'sign_in_failed' && d.purpose === 'reauthenticate') return 'Wrong password when asked to confirm it';
+  if (event.type === 'sign_in_failed' && d.purpose === 'change_password') return 'Wrong current password while changing the password';
   if (event.type === 'two_factor_lockout' && typeof d.lockedForSeconds === 'number') return `${label} for ${formatWait(d.lockedForSeconds)}`;
   if (event.type === 'two_factor_code_failed') {
     if (d.factor === 'password') return 'Wrong password while turning off two-factor authentication';
@@ -92,7 +105,7 @@ export function renderBackupCodesPage(
 
 /** A refusal shown beside the form that caused it on /settings/security, and the field in error (else focus goes to the message). */
 export interface SecurityFormError {
-  form: 'regenerate' | 'disable';
+  form: 'regenerate' | 'disable' | 'setup' | 'password';
   message: string;
   field?: 'password' | 'code' | undefined;
 }
@@ -147,7 +160,16 @@ export const securityPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     renderSecurityPage(request, reply, { notice: noticeFor(request.query) }),
   );
 
-  app.post('/settings/security/2fa/setup', { config: authRateLimit(), schema: { body: CsrfForm } }, async (request, reply) => {
+  app.post('/settings/security/2fa/setup', { config: authRateLimit(), schema: { body: SetupForm } }, async (request, reply) => {
+    try {
+      await reauthenticate(app.services, request.auth!.user.id, request.body.password, request.meta);
+    } catch (error) {
+      if (!(error instanceof AppError) || !['invalid_credentials', 'too_many_attempts'].includes(error.code)) throw error;
+      setRetryAfter(reply, error);
+      const message = error.code === 'too_many_attempts' ? `Too many wrong passwords. Try again in ${formatWait(error.extra.retryAfterSeconds ?? 1)}.` : error.message;
+      const field = error.code === 'invalid_credentials' ? ('password' as const) : undefined;
+      return renderSecurityPage(request, reply, { formError: { form: 'setup', message, field } }, error.statusCode);
+    }
     try {
       await enrollment.begin(request.auth!.user, request.meta);
     } catch (error) {
