@@ -100,7 +100,7 @@ describe.each(TEST_DIALECTS)('2FA enrolment JSON API on %s', (kind) => {
     const p = new TestClient(t.app);
     const res = await p.json('POST', '/api/auth/login', { username: 'dana', password: GOOD_PASSWORD });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'two_factor_required' });
+    expect(res.json()).toMatchObject({ status: 'two_factor_required' });
     const sessionRow = await t.deps.db.selectFrom('sessions').selectAll().where('id', '=', hashSessionToken(p.cookies.get('crew_session')!)).executeTakeFirstOrThrow();
     expect(sessionRow.state).toBe('pending_two_factor');
     expect(Number(sessionRow.expires_at_ms) - Number(sessionRow.created_at_ms)).toBe(5 * 60_000);

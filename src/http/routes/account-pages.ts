@@ -4,6 +4,7 @@ import { AppError } from '../../lib/app-error.ts';
 import { listSecurityEvents, type SecurityEvent, type SecurityEventType } from '../../modules/audit/security-events.ts';
 import { statusOf, type TwoFactorStatus } from '../../modules/two-factor/two-factor-status.ts';
 import { formatUtc, formatWait } from '../format-wait.ts';
+import { failedAttemptsBeforeLastSignIn } from '../../modules/account/failed-attempts-notice.ts';
 import { reauthenticate } from '../../modules/account/reauthenticate.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { setRetryAfter } from '../plugins/error-handler.ts';
@@ -147,7 +148,9 @@ export async function renderSecurityPage(
 export const homePageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', { schema: { querystring: NoticeQuery } }, async (request, reply) => {
     const status = request.auth!.twoFactor;
-    return reply.page('home', { title: 'Home', status, notice: noticeFor(request.query), lowBackupCodes: fewBackupCodesLeft(status) });
+    const failed = await failedAttemptsBeforeLastSignIn(app.deps.db, request.auth!.user.id);
+    const failedAttempts = failed ? { count: failed.count, at: formatUtc(failed.signedInAt) } : null;
+    return reply.page('home', { title: 'Home', status, notice: noticeFor(request.query), lowBackupCodes: fewBackupCodesLeft(status), failedAttempts });
   });
 };
 
