@@ -25,17 +25,14 @@ describe.each(TEST_DIALECTS)('a %s database migrated by crew 0.1.0', { timeout: 
     const list = await crew(['migrate', '--list', '--json']);
     expect(list.code, list.stderr).toBe(0);
     const rows = JSON.parse(list.stdout).migrations as Array<{ id: string; state: string }>;
-    expect(rows.map((r) => [r.id, r.state])).toEqual(
-      readdirSync(join(ROOT, 'src', 'migrations'))
-        .filter((f) => /^000[1-6]_.+\.ts$/.test(f))
-        .sort()
-        .map((f) => [f.replace(/\.ts$/, ''), 'applied']),
-    );
+    // 0.1.0 applied 0001–0006; every later migration of this code is pending, and `crew migrate` applies just those.
+    const files = readdirSync(join(ROOT, 'src', 'migrations')).filter((f) => /^\d{4}_.+\.ts$/.test(f)).sort();
+    expect(rows.map((r) => [r.id, r.state])).toEqual(files.map((f) => [f.replace(/\.ts$/, ''), /^000[1-6]_/.test(f) ? 'applied' : 'pending']));
     const run = await crew(['migrate']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('All 6 migration(s) are already applied; nothing to do.');
+    expect(run.stdout).toContain(`Total: ${files.length - 6} successful, 0 failed`);
     const verify = await crew(['db', 'verify', '--json']);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, applied: 6, problems: [] });
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, applied: files.length, problems: [] });
     expect(JSON.parse((await crew(['users', 'list', '--json'])).stdout).users).toEqual([expect.objectContaining({ id: 1, username: 'ada' })]);
   });
 

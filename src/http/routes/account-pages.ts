@@ -4,6 +4,7 @@ import { AppError } from '../../lib/app-error.ts';
 import { listSecurityEvents, type SecurityEvent, type SecurityEventType } from '../../modules/audit/security-events.ts';
 import { statusOf, type TwoFactorStatus } from '../../modules/two-factor/two-factor-status.ts';
 import { formatUtc, formatWait } from '../format-wait.ts';
+import { listUserSessions } from '../../modules/sessions/session-listing.ts';
 import { failedAttemptsBeforeLastSignIn } from '../../modules/account/failed-attempts-notice.ts';
 import { reauthenticate } from '../../modules/account/reauthenticate.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
@@ -32,6 +33,9 @@ function fewBackupCodesLeft(status: TwoFactorStatus): boolean {
 const NOTICES: Record<string, string> = {
   'backup-code': 'You signed in with a backup code. That code has now been used and will not work again.',
   'two-factor-disabled': 'Two-factor authentication is off. Your other signed-in sessions were signed out.',
+  'password-changed': 'Your password is changed. Every other signed-in session was signed out.',
+  'session-ended': 'That session is signed out.',
+  'other-sessions-ended': 'Every other session is signed out.',
 };
 
 /** The notice text for a `?notice=` value, or null. */
@@ -76,8 +80,18 @@ export function describeSecurityEvent(event: Pick<SecurityEvent, 'type' | 'detai
     if (d.method === 'backup_code') return 'Wrong backup code';
     if (d.purpose === 'disable') return `${label} while turning off two-factor authentication`;
     if (d.purpose === 'regenerate_backup_codes') return `${label} while generating new backup codes`;
+    if (d.purpose === 'change_password') return `${label} while changing the password`;
   }
   return label;
+}
+
+/** A short, readable name for a User-Agent string (the list shows it escaped; the full string stays in the API). */
+export function describeUserAgent(userAgent: string | null): string {
+  if (!userAgent) return 'Unknown browser';
+  const browser = /Edg\//.test(userAgent) ? 'Edge' : /Firefox\//.test(userAgent) ? 'Firefox' : /Chrom(e|ium)\//.test(userAgent) ? 'Chrome' : /Safari\//.test(userAgent) ? 'Safari' : null;
+  const system = /Windows/.test(userAgent) ? 'Windows' : /Android/.test(userAgent) ? 'Android' : /iPhone|iPad/.test(userAgent) ? 'iOS' : /Mac OS X/.test(userAgent) ? 'macOS' : /Linux/.test(userAgent) ? 'Linux' : null;
+  if (browser && system) return `${browser} on ${system}`;
+  return browser ?? system ?? userAgent.slice(0, 60);
 }
 
 /** A data: URL of the backup codes as a .txt file: a download link that needs no script (CSP-safe). */
@@ -108,7 +122,7 @@ export function renderBackupCodesPage(
 export interface SecurityFormError {
   form: 'regenerate' | 'disable' | 'setup' | 'password';
   message: string;
-  field?: 'password' | 'code' | undefined;
+  field?: 'password' | 'code' | 'newPassword' | undefined;
 }
 
 /**
@@ -124,9 +138,10 @@ export async function renderSecurityPage(
   const app = request.server;
   const auth = request.auth!;
   // One fresh read of the row (not request.auth's summary): a re-render after a refused step-up must show its effects.
-  const [record, events] = await Promise.all([
+  const [record, events, sessions] = await Promise.all([
     app.services.twoFactor.findByUserId(auth.user.id),
     listSecurityEvents(app.deps.db, auth.user.id, SECURITY_EVENTS_SHOWN),
+    listUserSessions(app.deps.db, app.services.sessionIdKey, auth.user.id, auth.session.id, app.deps.clock.now().getTime()),
   ]);
   const status = statusOf(record, app.deps.clock.now().getTime());
   return reply.page('security', {
@@ -137,6 +152,16 @@ export async function renderSecurityPage(
     lowBackupCodes: fewBackupCodesLeft(status),
     notice: extra.notice ?? null,
     formError: extra.formError ?? null,
+    // Forms that end sessions or change the password need the full sign-in (CREW_REQUIRE_2FA: enrol first).
+    accountFormsAllowed: !mustEnrol(app.deps.config, auth),
+    sessions: sessions.map((x) => ({
+      id: x.id,
+      current: x.current,
+      createdAt: formatUtc(x.createdAt),
+      lastSeenAt: formatUtc(x.lastSeenAt),
+      ip: x.ip,
+      browser: describeUserAgent(x.userAgent),
+    })),
     events: events.map((e) => {
       const at = formatUtc(e.createdAt); // 'YYYY-MM-DD HH:MM:SS UTC': the page keeps the date and the time each whole
       return { label: describeSecurityEvent(e), iso: e.createdAt.toISOString(), day: at.slice(0, 10), time: at.slice(11), ip: e.ip };

@@ -17,7 +17,7 @@ export interface NewUserInput {
 }
 
 /** A correct password, with how many failed or throttled attempts the account had since its previous success. */
-export interface PasswordCheck {
+export interface PasswordMatch {
   user: User;
   failedAttemptsSinceLastSignIn: number;
 }
@@ -84,7 +84,7 @@ export class UsersService {
    * Werkzeug hash to argon2id on success. Unknown usernames are throttled alike and verified against a dummy hash, so
    * both failures answer the same (OWASP Authentication Cheat Sheet; ASVS 2.2.x).
    */
-  async authenticate(username: string, password: string, meta?: RequestMeta, purpose: PasswordPurpose = 'sign_in'): Promise<PasswordCheck | null> {
+  async authenticate(username: string, password: string, meta?: RequestMeta, purpose: PasswordPurpose = 'sign_in'): Promise<PasswordMatch | null> {
     if (!this.#throttleKey) throw new TypeError('UsersService needs csrfKey to check passwords (the throttle is keyed by it)');
     const keyHash = throttleKeyHash(this.#throttleKey, username);
     const nowMs = this.#clock.now().getTime();
