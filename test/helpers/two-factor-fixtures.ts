@@ -140,6 +140,17 @@ export async function startSignIn(app: FastifyInstance, username: string): Promi
   return c;
 }
 
+/**
+ * Starts `count` pending sign-ins one after another (instance i gets `apps[i % apps.length]`). Not in parallel: the
+ * password step's per-account throttle counts each attempt before checking it, so 10+ simultaneous password checks for
+ * one account meet its limit (docs/SECURITY.md A2); the races these tests are about are on the code step.
+ */
+export async function startSignIns(apps: FastifyInstance[], username: string, count: number): Promise<TestClient[]> {
+  const clients: TestClient[] = [];
+  for (let i = 0; i < count; i++) clients.push(await startSignIn(apps[i % apps.length]!, username));
+  return clients;
+}
+
 /** Posts a code to the second sign-in step. */
 export function postCode(c: TestClient, code: unknown): Promise<LightMyRequestResponse> {
   return c.json('POST', '/api/auth/login/two-factor', { code });
