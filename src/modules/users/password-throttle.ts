@@ -102,6 +102,9 @@ export async function resetPasswordThrottle(db: AppDb, keyHash: string, nowMs: n
     .execute();
 }
 
+/** Rows untouched this long with no wait in force are deleted by the server's periodic sweep (30 days). */
+export const PASSWORD_THROTTLE_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
 /**
  * Deletes rows untouched since `olderThanMs` that hold no wait in force (unknown usernames add rows; this bounds the
  * table). Returns how many. A deleted row only forgets failures older than the cut-off.
