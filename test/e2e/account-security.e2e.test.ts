@@ -74,8 +74,8 @@ describe('account security forms in Chromium', () => {
 
     // End the phone's session with its button, then change the password.
     const phoneRow = page.locator('#sessions-section tbody tr', { hasText: 'Safari on iOS' });
-    await Promise.all([page.waitForEvent('load'), phoneRow.getByRole('button', { name: /^Sign out Safari on iOS/ }).click()]);
-    await expect(page.locator('#notice').textContent()).resolves.toContain('That session is signed out.');
+    await Promise.all([page.waitForEvent('load'), phoneRow.getByRole('button', { name: /^End session: Safari on iOS/ }).click()]);
+    await expect(page.locator('#notice').textContent()).resolves.toContain('That session has ended');
     await expect(page.locator('#sessions-section tbody tr').count()).resolves.toBe(2);
     await expectAccessible(page, 'sessions: one signed out');
     expect((await other.json('GET', '/api/me')).statusCode).toBe(401);

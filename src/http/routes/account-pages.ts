@@ -34,8 +34,8 @@ const NOTICES: Record<string, string> = {
   'backup-code': 'You signed in with a backup code. That code has now been used and will not work again.',
   'two-factor-disabled': 'Two-factor authentication is off. Your other signed-in sessions were signed out.',
   'password-changed': 'Your password is changed. Every other signed-in session was signed out.',
-  'session-ended': 'That session is signed out.',
-  'other-sessions-ended': 'Every other session is signed out.',
+  'session-ended': 'That session has ended; it is signed out.',
+  'other-sessions-ended': 'Every other session has ended; they are signed out.',
 };
 
 /** The notice text for a `?notice=` value, or null. */
