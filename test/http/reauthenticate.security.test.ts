@@ -47,6 +47,34 @@ describe.each(TEST_DIALECTS)('re-authentication before 2FA set-up on %s', (kind)
     expect(enabled.statusCode, enabled.body).toBe(200);
   });
 
+  it('a set-up left open can be finished only within 10 minutes of the password: later a stolen cookie can neither read its secret nor enable it', async () => {
+    const { owner, userId } = await register('leftopen');
+    const setup = await owner.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD });
+    expect(setup.statusCode).toBe(200);
+    expect((await owner.request({ method: 'GET', url: '/settings/security/2fa/setup' })).statusCode).toBe(200);
+    t.clock.advanceSeconds(10 * 60);
+    const attacker = new TestClient(t.app);
+    attacker.cookies.set('crew_session', owner.cookies.get('crew_session')!);
+    const page = await attacker.request({ method: 'GET', url: '/settings/security/2fa/setup' });
+    expect(page.statusCode).toBe(303);
+    expect(page.headers.location).toBe('/settings/security?notice=setup-expired');
+    expect(page.body).not.toContain(setup.json().secret);
+    const settings = await attacker.request({ method: 'GET', url: '/settings/security' });
+    expect(settings.body).not.toContain('Continue the set-up you started');
+    const enable = await attacker.json('POST', '/api/2fa/enable', { code: generateTotp(setup.json().secret, t.clock.now()) });
+    expect(enable.statusCode).toBe(409);
+    expect(enable.json()).toMatchObject({ error: { code: 'two_factor_not_set_up', message: expect.stringContaining('expired') } });
+    const { csrf } = await attacker.page('/settings/security');
+    const form = await attacker.form('/settings/security/2fa/enable', { code: generateTotp(setup.json().secret, t.clock.now()), _csrf: csrf });
+    expect(form.statusCode).toBe(303);
+    expect(form.headers.location).toBe('/settings/security?notice=setup-expired');
+    const row = await t.deps.db.selectFrom('two_factor_auth').select('enabled').where('user_id', '=', userId).executeTakeFirstOrThrow();
+    expect(Number(row.enabled)).toBe(0);
+    // The owner confirms the password again and finishes.
+    const again = await owner.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD });
+    expect((await owner.json('POST', '/api/2fa/enable', { code: generateTotp(again.json().secret, t.clock.now()) })).statusCode).toBe(200);
+  });
+
   it('a wrong password on set-up counts like a failed sign-in: 10 of them make sign-in wait (429), even with the right password', async () => {
     const { owner, userId } = await register('counted');
     for (let i = 0; i < 10; i++) expect((await owner.json('POST', '/api/2fa/setup', { password: `wrong password ${i}` })).statusCode).toBe(401);

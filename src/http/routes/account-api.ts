@@ -58,6 +58,7 @@ export const accountApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: authRateLimit(),
     schema: { body: OneTimeCodeBody, response: { 200: EnableResponse, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
+    // A set-up older than 10 minutes is refused (409 two_factor_not_set_up): start again with the password.
     // Not 6 digits → 400 invalid_input; a well-formed wrong code → 401 invalid_code (as on every other code route).
     const backupCodes = await enrollment.confirm(request.auth!.user, request.body.code, request.meta);
     // New token for the new privilege, and sessions opened with the password alone are signed out (ASVS 3.2.1, 3.3.3).

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { listSecurityEvents, type SecurityEvent, type SecurityEventType } from '../../modules/audit/security-events.ts';
+import { PENDING_SETUP_LIFETIME_MS } from '../../modules/two-factor/enrollment.service.ts';
 import { statusOf, type TwoFactorStatus } from '../../modules/two-factor/two-factor-status.ts';
 import { formatUtc, formatWait } from '../format-wait.ts';
 import { listUserSessions } from '../../modules/sessions/session-listing.ts';
@@ -33,6 +34,7 @@ function fewBackupCodesLeft(status: TwoFactorStatus): boolean {
 const NOTICES: Record<string, string> = {
   'backup-code': 'You signed in with a backup code. That code has now been used and will not work again.',
   'two-factor-disabled': 'Two-factor authentication is off. Your other signed-in sessions were signed out.',
+  'setup-expired': 'For your safety a set-up lasts 10 minutes. Enter your password to start again.',
   'password-changed': 'Your password is changed. Every other signed-in session was signed out.',
   'session-ended': 'That session has ended; it is signed out.',
   'other-sessions-ended': 'Every other session has ended; they are signed out.',
@@ -143,11 +145,15 @@ export async function renderSecurityPage(
     listSecurityEvents(app.deps.db, auth.user.id, SECURITY_EVENTS_SHOWN),
     listUserSessions(app.deps.db, app.services.sessionIdKey, auth.user.id, auth.session.id, app.deps.clock.now().getTime()),
   ]);
-  const status = statusOf(record, app.deps.clock.now().getTime());
+  const nowMs = app.deps.clock.now().getTime();
+  const status = statusOf(record, nowMs);
+  const setupStartedAtMs = record && !record.enabled ? await app.services.twoFactor.pendingSetupStartedAtMs(auth.user.id) : null;
   return reply.page('security', {
     title: 'Security settings',
     status,
     setupInProgress: record !== null && !record.enabled,
+    // "Continue the set-up" only while it can still be finished (PENDING_SETUP_LIFETIME_MS after the password).
+    canContinueSetup: setupStartedAtMs !== null && nowMs - setupStartedAtMs < PENDING_SETUP_LIFETIME_MS,
     mustEnrol: mustEnrol(app.deps.config, auth),
     lowBackupCodes: fewBackupCodesLeft(status),
     notice: extra.notice ?? null,
@@ -208,8 +214,9 @@ export const securityPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/settings/security/2fa/setup', async (request, reply) => {
+    // Null also when the set-up is older than 10 minutes (PENDING_SETUP_LIFETIME_MS): its secret is not shown again.
     const details = await enrollment.pending(request.auth!.user);
-    if (!details) return reply.redirect('/settings/security', 303);
+    if (!details) return reply.redirect('/settings/security?notice=setup-expired', 303);
     return reply.page('two-factor-setup', { title: 'Enable two-factor authentication', details });
   });
 
@@ -220,7 +227,8 @@ export const securityPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       codes = await enrollment.confirm(user, request.body.code, request.meta);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      if (error.code === 'two_factor_not_set_up' || error.code === 'two_factor_already_enabled') return reply.redirect('/settings/security', 303);
+      if (error.code === 'two_factor_not_set_up') return reply.redirect('/settings/security?notice=setup-expired', 303);
+      if (error.code === 'two_factor_already_enabled') return reply.redirect('/settings/security', 303);
       if (error.code !== 'invalid_code' && error.code !== 'invalid_input') throw error;
       const details = await enrollment.pending(user);
       if (!details) return reply.redirect('/settings/security', 303);
