@@ -50,8 +50,8 @@ describe.each(TEST_DIALECTS)('migrations in a folder outside crew on %s', (kind)
     test = await createTestDatabase(kind);
     open = await openDatabase(test.config);
     dir = scratchMigrationsDir();
-    writeFileSync(join(dir, '0007_notes.ts'), NOTES_TS);
-    writeFileSync(join(dir, '0008_tags.mjs'), TAGS_MJS);
+    writeFileSync(join(dir, '0901_notes.ts'), NOTES_TS);
+    writeFileSync(join(dir, '0902_tags.mjs'), TAGS_MJS);
     // A helper beside the migrations: bundled into the migration that imports it, never run as one.
     mkdirSync(join(dir, 'shared'));
     writeFileSync(join(dir, 'shared', 'names.ts'), "export const tableName: string = 'notes';\n");
