@@ -11,6 +11,7 @@ import { createLogger } from './http/logger.ts';
 import { startHeartbeat, type Heartbeat } from './migrate/heartbeat.ts';
 import { formatSummary } from './migrate/migration-report.ts';
 import { runnerFromConfig } from './migrate/runner-from-config.ts';
+import { PASSWORD_THROTTLE_RETENTION_MS, prunePasswordThrottle } from './modules/users/password-throttle.ts';
 
 /** Options of {@link serve}. */
 export interface ServeOptions {
@@ -90,6 +91,9 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   // Expired sessions are refused when presented; this also removes the rows nobody presents again.
   const sweep = setInterval(() => {
     running.services.sessions.deleteExpiredSessions().catch((error: unknown) => running.log.warn({ err: error }, 'expired-session sweep failed'));
+    // Throttle rows of names nobody tried for 30 days (unknown usernames add rows too) and with no wait in force.
+    const nowMs = running.deps.clock.now().getTime();
+    prunePasswordThrottle(running.deps.db, nowMs - PASSWORD_THROTTLE_RETENTION_MS, nowMs).catch((error: unknown) => running.log.warn({ err: error }, 'password-throttle sweep failed'));
   }, SESSION_SWEEP_INTERVAL_MS);
   sweep.unref();
   let closing: Promise<void> | null = null;

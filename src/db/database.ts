@@ -61,6 +61,17 @@ export interface SecurityEventsTable {
   created_at_ms: number;
 }
 
+/** Per-account password throttling (migration 0008); `key_hash` is an HMAC of the normalised username. */
+export interface PasswordThrottleTable {
+  key_hash: string;
+  /** Consecutive wrong passwords checked since the last success (drives the wait). */
+  failed_count: ColumnType<number, number | undefined, number>;
+  /** Wrong AND refused (throttled) attempts since the last success: what the user is told after signing in. */
+  attempts_since_success: ColumnType<number, number | undefined, number>;
+  locked_until_ms: ColumnType<number | null, number | null | undefined, number | null>;
+  updated_at_ms: number;
+}
+
 /** The runner's bookkeeping of applied migrations. */
 export interface CrewMigrationsTable {
   id: string;
@@ -77,6 +88,7 @@ export interface Database {
   two_factor_auth: TwoFactorAuthTable;
   sessions: SessionsTable;
   security_events: SecurityEventsTable;
+  password_throttle: PasswordThrottleTable;
   crew_migrations: CrewMigrationsTable;
 }
 

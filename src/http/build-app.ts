@@ -15,6 +15,8 @@ import { securityHeaders } from './plugins/security-headers.ts';
 import { sessionLoader } from './plugins/session-loader.ts';
 import { views } from './plugins/views.ts';
 import { accountApiRoutes } from './routes/account-api.ts';
+import { accountSecurityApiRoutes } from './routes/account-security-api.ts';
+import { accountSecurityPageRoutes } from './routes/account-security-pages.ts';
 import { authApiRoutes } from './routes/auth-api.ts';
 import { authPageRoutes } from './routes/auth-pages.ts';
 import { homePageRoutes, securityPageRoutes } from './routes/account-pages.ts';
@@ -95,6 +97,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
       await api.register(async (full) => {
         full.addHook('onRequest', requireSession());
         await full.register(twoFactorManagementApiRoutes); // /2fa/backup-codes/regenerate, /2fa/disable
+        await full.register(accountSecurityApiRoutes); // /account/password, /sessions, /sessions/:id, /sessions/revoke-others
       });
     },
     { prefix: '/api' },
@@ -113,6 +116,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
       full.addHook('onRequest', requireSession());
       await full.register(homePageRoutes); // /
       await full.register(twoFactorManagementPageRoutes); // regenerate backup codes, disable 2FA (forms on /settings/security)
+      await full.register(accountSecurityPageRoutes); // change password, end sessions (forms on /settings/security)
     });
     await pages.register(async (enrol) => {
       enrol.addHook('onRequest', requireSession({ allowWithoutTwoFactor: true }));

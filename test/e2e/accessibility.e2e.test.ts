@@ -43,7 +43,7 @@ describe('every page and error state, at 320 and 1280 px', () => {
     // The user, through the API: registered, 2FA on with the current step (used), then 50 recorded events.
     const c = new TestClient(app);
     expect((await c.json('POST', '/api/auth/register', { username: LONG_NAME, password: GOOD_PASSWORD })).statusCode).toBe(201);
-    secret = (await c.json('POST', '/api/2fa/setup')).json().secret;
+    secret = (await c.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD })).json().secret;
     expect((await c.json('POST', '/api/2fa/enable', { code: generateTotp(secret, clock.now()) })).statusCode).toBe(200);
     const userId = (await c.json('GET', '/api/me')).json().user.id as number;
     for (let i = 0; i < 50; i++) {

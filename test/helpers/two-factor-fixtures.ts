@@ -125,7 +125,7 @@ export async function enrolUser(app: FastifyInstance, clock: Clock, prefix = 'us
   const c = new TestClient(app);
   const registered = await c.json('POST', '/api/auth/register', { username, password: GOOD_PASSWORD });
   expect(registered.statusCode, registered.body).toBe(201);
-  const { secret } = (await c.json('POST', '/api/2fa/setup')).json();
+  const { secret } = (await c.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD })).json();
   const enabled = await c.json('POST', '/api/2fa/enable', { code: generateTotp(secret, clock.now()) });
   expect(enabled.statusCode, enabled.body).toBe(200);
   await c.json('POST', '/api/auth/logout');
@@ -136,8 +136,19 @@ export async function enrolUser(app: FastifyInstance, clock: Clock, prefix = 'us
 export async function startSignIn(app: FastifyInstance, username: string): Promise<TestClient> {
   const c = new TestClient(app);
   const res = await c.json('POST', '/api/auth/login', { username, password: GOOD_PASSWORD });
-  expect(res.json(), res.body).toEqual({ status: 'two_factor_required' });
+  expect(res.json(), res.body).toMatchObject({ status: 'two_factor_required' });
   return c;
+}
+
+/**
+ * Starts `count` pending sign-ins one after another (instance i gets `apps[i % apps.length]`). Not in parallel: the
+ * password step's per-account throttle counts each attempt before checking it, so 10+ simultaneous password checks for
+ * one account meet its limit (docs/SECURITY.md A2); the races these tests are about are on the code step.
+ */
+export async function startSignIns(apps: FastifyInstance[], username: string, count: number): Promise<TestClient[]> {
+  const clients: TestClient[] = [];
+  for (let i = 0; i < count; i++) clients.push(await startSignIn(apps[i % apps.length]!, username));
+  return clients;
 }
 
 /** Posts a code to the second sign-in step. */

@@ -44,7 +44,7 @@ describe.each(TEST_DIALECTS)('auth JSON API on %s', (kind) => {
     const c = new TestClient(t.app);
     const ok = await c.json('POST', '/api/auth/login', { username: 'alice', password: GOOD_PASSWORD });
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toEqual({ status: 'authenticated', user: { id: expect.any(Number), username: 'alice' } });
+    expect(ok.json()).toEqual({ status: 'authenticated', user: { id: expect.any(Number), username: 'alice' }, failedAttemptsSinceLastSignIn: expect.any(Number) });
     expect(c.cookies.has('crew_session')).toBe(true);
     const wrong = await new TestClient(t.app).json('POST', '/api/auth/login', { username: 'alice', password: 'not the password' });
     const unknown = await new TestClient(t.app).json('POST', '/api/auth/login', { username: 'nobody', password: 'not the password' });

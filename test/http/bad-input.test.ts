@@ -27,7 +27,7 @@ describe.each(TEST_DIALECTS)('bad input on %s', (kind) => {
     t = await createTestApp(kind);
     signedIn = new TestClient(t.app);
     await signedIn.json('POST', '/api/auth/register', { username: 'frank', password: GOOD_PASSWORD });
-    await signedIn.json('POST', '/api/2fa/setup');
+    await signedIn.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD });
   });
   afterAll(() => t.close());
 
@@ -112,7 +112,7 @@ describe.each(TEST_DIALECTS)('bad input on %s', (kind) => {
       headers: { 'content-type': 'application/json; charset=utf-8' },
     });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'authenticated', user: { id: expect.any(Number), username: 'frank' } });
+    expect(res.json()).toEqual({ status: 'authenticated', user: { id: expect.any(Number), username: 'frank' }, failedAttemptsSinceLastSignIn: expect.any(Number) });
   });
 
   it('wrong methods and unknown paths → 404 in the error shape', async () => {

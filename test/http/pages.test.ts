@@ -91,7 +91,7 @@ describe.each(TEST_DIALECTS)('HTML pages on %s', (kind) => {
     ({ res, csrf } = await c.page('/settings/security'));
     expect(res.body).toContain('Enable 2FA');
     expect(res.body).toContain('Account created');
-    res = await c.form('/settings/security/2fa/setup', { _csrf: csrf });
+    res = await c.form('/settings/security/2fa/setup', { password: GOOD_PASSWORD, _csrf: csrf });
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toBe('/settings/security/2fa/setup');
 

@@ -59,7 +59,9 @@ describe.each(TEST_DIALECTS)('a pending two-factor sign-in grants nothing else, 
     const walked: string[] = [];
     for (const route of [...routes].sort()) {
       if (ALLOWED.has(route)) continue;
-      const [method, url] = route.split(' ') as [string, string];
+      const [method, pattern] = route.split(' ') as [string, string];
+      // `:id` (a session's public id): a well-formed one, so only the gate can refuse.
+      const url = pattern.replace(/:id\b/, '0'.repeat(32));
       expect(url, `${route} has a parameter; teach this walk to fill it`).not.toMatch(/[:*]/);
       const isApi = url.startsWith('/api/');
       const res = await c.request({

@@ -14,7 +14,7 @@ async function protectedRoute(app: FastifyInstance): Promise<void> {
 }
 
 async function enrol(t: TestApp, c: TestClient): Promise<void> {
-  const { secret } = (await c.json('POST', '/api/2fa/setup')).json();
+  const { secret } = (await c.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD })).json();
   expect((await c.json('POST', '/api/2fa/enable', { code: generateTotp(secret, t.clock.now()) })).statusCode).toBe(200);
 }
 

@@ -26,7 +26,7 @@ describe.each(TEST_DIALECTS)('secrets at rest and in logs on %s', (kind) => {
     await c.json('POST', '/api/auth/register', { username: 'pia', password: GOOD_PASSWORD });
     sessionToken = c.cookies.get('crew_session')!;
     await c.json('POST', '/api/auth/login', { username: 'pia', password: 'a wrong password' }); // logged refusal
-    secret = (await c.json('POST', '/api/2fa/setup')).json().secret;
+    secret = (await c.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD })).json().secret;
     enableCode = generateTotp(secret, t.clock.now());
     backupCodes = (await c.json('POST', '/api/2fa/enable', { code: enableCode })).json().backupCodes;
     expect(backupCodes).toHaveLength(10);

@@ -34,7 +34,7 @@ describe.each(TEST_DIALECTS)('the request after enabling 2FA on %s', (kind) => {
     const c = new TestClient(t.app);
     await c.json('POST', '/api/auth/register', { username: 'rena', password: GOOD_PASSWORD });
     const oldToken = c.cookies.get('crew_session');
-    const { secret } = (await c.json('POST', '/api/2fa/setup')).json();
+    const { secret } = (await c.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD })).json();
     const res = await c.json('POST', '/api/test/enable-and-show-auth', { code: generateTotp(secret, t.clock.now()) });
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json();

@@ -138,7 +138,7 @@ describe.each(TEST_DIALECTS)('enabling 2FA ends password-only sessions on %s', (
 
   it('POST /api/2fa/enable signs out session A and moves B to a new token: the old one is refused, the new cookie works', async () => {
     const { a, b, userId } = await twoSessions('kim');
-    const { secret } = (await b.json('POST', '/api/2fa/setup')).json();
+    const { secret } = (await b.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD })).json();
     const oldToken = b.cookies.get('crew_session')!;
     const aToken = a.cookies.get('crew_session')!;
 
@@ -162,7 +162,7 @@ describe.each(TEST_DIALECTS)('enabling 2FA ends password-only sessions on %s', (
 
   it('the enable form does the same, and the backup-codes page that follows carries the NEW session\'s CSRF token', async () => {
     const { a, b, userId } = await twoSessions('lou');
-    const { secret } = (await b.json('POST', '/api/2fa/setup')).json();
+    const { secret } = (await b.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD })).json();
     const oldToken = b.cookies.get('crew_session')!;
     const { csrf: oldCsrf } = await b.page('/settings/security/2fa/setup');
 

@@ -11,7 +11,7 @@ import { AppError } from '../../src/lib/app-error.ts';
 import { hashSessionToken } from '../../src/modules/sessions/session-token.ts';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
 import { TestClient, createTestApp, type TestApp } from './app-harness.ts';
-import { FIXED_START, enrolUser, eventTypes, openSecondInstance, postCode, startSignIn, totpAt, readTwoFactorRow } from '../helpers/two-factor-fixtures.ts';
+import { FIXED_START, enrolUser, eventTypes, openSecondInstance, postCode, startSignIn, startSignIns, totpAt, readTwoFactorRow } from '../helpers/two-factor-fixtures.ts';
 
 /** Exactly one answer is a sign-in; every other one is a refusal (401 wrong/used code or 429 lockout), never a 5xx. */
 function expectExactlyOneSuccess(answers: LightMyRequestResponse[]): void {
@@ -105,7 +105,7 @@ describe.each(TEST_DIALECTS)('second-factor replay at sign-in on %s', (kind) => 
 
   it('a backup code signs in once: 20 separate pending sign-ins posting it concurrently → exactly one 200', async () => {
     const user = await enrolUser(t.app, t.clock, 'backup');
-    const clients = await Promise.all(Array.from({ length: 20 }, () => startSignIn(t.app, user.username)));
+    const clients = await startSignIns([t.app], user.username, 20);
     const code = user.backupCodes[0]!;
     const answers = await Promise.all(clients.map((c) => postCode(c, code)));
     expectExactlyOneSuccess(answers);
@@ -132,7 +132,7 @@ describe.each(TEST_DIALECTS)('second-factor replay at sign-in on %s', (kind) => 
   it('20 concurrent sign-ins with one TOTP code → exactly one 200', async () => {
     const user = await enrolUser(t.app, t.clock, 'race');
     t.clock.advanceSeconds(30);
-    const clients = await Promise.all(Array.from({ length: 20 }, () => startSignIn(t.app, user.username)));
+    const clients = await startSignIns([t.app], user.username, 20);
     const code = totpAt(user, t.clock);
     expectExactlyOneSuccess(await Promise.all(clients.map((c) => postCode(c, code))));
   });
@@ -164,7 +164,7 @@ describe.each(TEST_DIALECTS)('second-factor replay at sign-in on %s', (kind) => 
 
     it('racing across both instances: 10 + 10 sign-ins with one backup code, then with one TOTP code → one 200 each', async () => {
       const user = await enrolUser(t.app, t.clock, 'twoapps');
-      const spread = () => Promise.all(Array.from({ length: 20 }, (_, i) => startSignIn(i % 2 ? second.app : t.app, user.username)));
+      const spread = () => startSignIns([t.app, second.app], user.username, 20);
       const backup = user.backupCodes[3]!;
       expectExactlyOneSuccess(await Promise.all((await spread()).map((c) => postCode(c, backup))));
       // The backup-code race above may have locked the account (19 failures); a new lockout cycle needs time.

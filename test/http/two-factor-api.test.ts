@@ -39,7 +39,7 @@ describe.each(TEST_DIALECTS)('2FA enrolment JSON API on %s', (kind) => {
   });
 
   it('POST /api/2fa/setup → 200 {secret, otpauthUri, qrSvg}, not cached, stored encrypted', async () => {
-    const res = await c.json('POST', '/api/2fa/setup');
+    const res = await c.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD });
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     const body = res.json();
@@ -54,7 +54,7 @@ describe.each(TEST_DIALECTS)('2FA enrolment JSON API on %s', (kind) => {
   });
 
   it('setup again replaces the not-yet-enabled secret', async () => {
-    const again = (await c.json('POST', '/api/2fa/setup')).json();
+    const again = (await c.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD })).json();
     expect(again.secret).not.toBe(secret);
     secret = again.secret;
   });
@@ -90,7 +90,7 @@ describe.each(TEST_DIALECTS)('2FA enrolment JSON API on %s', (kind) => {
   });
 
   it('after enabling: setup and enable → 409; the audit trail has each event', async () => {
-    expect((await c.json('POST', '/api/2fa/setup')).statusCode).toBe(409);
+    expect((await c.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD })).statusCode).toBe(409);
     expect((await c.json('POST', '/api/2fa/enable', { code: generateTotp(secret, t.clock.now()) })).statusCode).toBe(409);
     const types = (await t.deps.db.selectFrom('security_events').select('type').where('user_id', '=', userId).execute()).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['register', 'two_factor_setup', 'two_factor_enabled']));
@@ -100,7 +100,7 @@ describe.each(TEST_DIALECTS)('2FA enrolment JSON API on %s', (kind) => {
     const p = new TestClient(t.app);
     const res = await p.json('POST', '/api/auth/login', { username: 'dana', password: GOOD_PASSWORD });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'two_factor_required' });
+    expect(res.json()).toMatchObject({ status: 'two_factor_required' });
     const sessionRow = await t.deps.db.selectFrom('sessions').selectAll().where('id', '=', hashSessionToken(p.cookies.get('crew_session')!)).executeTakeFirstOrThrow();
     expect(sessionRow.state).toBe('pending_two_factor');
     expect(Number(sessionRow.expires_at_ms) - Number(sessionRow.created_at_ms)).toBe(5 * 60_000);
@@ -128,7 +128,7 @@ describe.each(TEST_DIALECTS)('legacy created_at values on %s', (kind) => {
     t = await createTestApp(kind);
     c = new TestClient(t.app);
     userId = (await c.json('POST', '/api/auth/register', { username: 'erin', password: GOOD_PASSWORD })).json().user.id;
-    const { secret } = (await c.json('POST', '/api/2fa/setup')).json();
+    const { secret } = (await c.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD })).json();
     expect((await c.json('POST', '/api/2fa/enable', { code: generateTotp(secret, t.clock.now()) })).statusCode).toBe(200);
   });
   afterAll(() => t.close());

@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CREW_BIN, runCrew, scratchAppMigrationsDir, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
 import { createTestDatabase, restoreBackup, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
+import { BUILT_IN_NAMES } from '../helpers/built-in-migrations.ts';
 
 const env = (test: TestDatabase, extra: Record<string, string> = {}) => ({
   DATABASE_URL: test.url,
@@ -25,23 +26,23 @@ describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', { timeout: SPAWN_TEST_T
     const run = await runCrew(['migrate'], { env: env(test), cwd: test.dir });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^Found 7 migration\(s\)\nRunning migration: users\n/);
-    expect(run.stdout).toContain('Migration Summary\n✓ users\n✓ 2fa\n✓ sessions\n✓ security_events\n✓ 2fa_replay_and_lockout\n✓ encrypt_legacy_secrets\n✓ adopt_flask_users\nTotal: 7 successful, 0 failed');
+    expect(run.stdout).toMatch(new RegExp(`^Found ${BUILT_IN_NAMES.length} migration\\(s\\)\\nRunning migration: users\\n`));
+    expect(run.stdout).toContain(`Migration Summary\n${BUILT_IN_NAMES.map((n) => `✓ ${n}\n`).join('')}Total: ${BUILT_IN_NAMES.length} successful, 0 failed`);
     expect(run.stdout).not.toMatch(/\u001b\[/); // no colour codes without a TTY
     const list = await runCrew(['migrate', '--list'], { env: env(test), cwd: test.dir });
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/Available migrations:\nBuilt in \(crew\):\n {2}✓ users \(0001_users\) +applied \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
     const json = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(test), cwd: test.dir })).stdout);
-    expect(json.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
+    expect(json.migrations.map((m: { state: string }) => m.state)).toEqual(BUILT_IN_NAMES.map(() => 'applied'));
     const verify = await runCrew(['db', 'verify', '--json'], { env: env(test), cwd: test.dir });
     expect(verify.code).toBe(0);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, applied: 7, problems: [] });
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, applied: BUILT_IN_NAMES.length, problems: [] });
   });
 
   it('exits 2 on an unknown migration name and lists the known ones', async () => {
     const run = await runCrew(['migrate', 'nosuch'], { env: env(test), cwd: test.dir });
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('unknown migration "nosuch". Known migrations: users, 2fa, sessions, security_events, 2fa_replay_and_lockout, encrypt_legacy_secrets, adopt_flask_users');
+    expect(run.stderr).toContain(`unknown migration "nosuch". Known migrations: ${BUILT_IN_NAMES.join(', ')}`);
   });
 
   it('checks dependents before asking, refuses without a TTY unless --yes, and backs up into the working folder first', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCrew, scratchAppMigrationsDir, spawnCrew, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
+import { BUILT_IN_NAMES } from '../helpers/built-in-migrations.ts';
 
 // A migration that creates a table, says so, then stays inside its transaction until the file named by
 // CREW_TEST_GO_FILE exists: the test decides when the runner holding the lock may finish.
@@ -80,13 +81,13 @@ describe.each(TEST_DIALECTS)('one runner at a time on %s', { timeout: SPAWN_TEST
     writeFileSync(go(), '');
     await Promise.all(runs.map((r) => r.done));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
-    expect(summarised(holder()!.stdout)).toEqual(['users', '2fa', 'sessions', 'security_events', '2fa_replay_and_lockout', 'encrypt_legacy_secrets', 'adopt_flask_users', 'slow']);
+    expect(summarised(holder()!.stdout)).toEqual([...BUILT_IN_NAMES, 'slow']);
     for (const r of waiting()) {
       expect(summarised(r.stdout)).toEqual([]);
-      expect(r.stdout).toContain('All 8 migration(s) are already applied; nothing to do.');
+      expect(r.stdout).toContain(`All ${BUILT_IN_NAMES.length + 1} migration(s) are already applied; nothing to do.`);
     }
     const list = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(), cwd: test.dir })).stdout);
-    expect(list.migrations).toHaveLength(8);
+    expect(list.migrations).toHaveLength(BUILT_IN_NAMES.length + 1);
     expect(list.migrations.every((m: { state: string }) => m.state === 'applied')).toBe(true);
   });
 

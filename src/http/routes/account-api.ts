@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { reauthenticate } from '../../modules/account/reauthenticate.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
-import { ERROR_RESPONSES, OneTimeCodeBody } from '../schemas.ts';
+import { ERROR_RESPONSES, MAX_PASSWORD_INPUT_LENGTH, OneTimeCodeBody } from '../schemas.ts';
 import { renewSessionsAfterEnablingTwoFactor } from '../session-renewal.ts';
 
 const MeResponse = Type.Object({
@@ -14,6 +15,8 @@ const StatusResponse = Type.Object({
   backupCodesRemaining: Type.Integer(),
 });
 const SetupResponse = Type.Object({ secret: Type.String(), otpauthUri: Type.String(), qrSvg: Type.String() });
+// Optional in the schema so a missing password is the contract's 401 invalid_credentials, not a 400.
+const SetupBody = Type.Object({ password: Type.Optional(Type.String({ maxLength: MAX_PASSWORD_INPUT_LENGTH })) }, { additionalProperties: false });
 const EnableResponse = Type.Object({ backupCodes: Type.Array(Type.String()) });
 
 /**
@@ -36,11 +39,17 @@ export const accountApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return { enabled: status.enabled, createdAt: status.createdAt?.toISOString() ?? null, backupCodesRemaining: status.backupCodesRemaining };
   });
 
-  // Creates or replaces a not-yet-enabled secret; 409 once 2FA is enabled (disable first).
+  // Creates or replaces a not-yet-enabled secret; 409 once 2FA is enabled (disable first). Re-authentication first (issue 8
+  // finding 1): a stolen session cookie alone must not bind the attacker's authenticator and lock the owner out.
   app.post('/2fa/setup', {
     config: authRateLimit(),
-    schema: { response: { 200: SetupResponse, ...ERROR_RESPONSES } },
+    // No body at all is a missing password too (401, not 400).
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
+    schema: { body: SetupBody, response: { 200: SetupResponse, ...ERROR_RESPONSES } },
   }, async (request) => {
+    await reauthenticate(app.services, request.auth!.user.id, request.body?.password, request.meta);
     const details = await enrollment.begin(request.auth!.user, request.meta);
     return { secret: details.secret, otpauthUri: details.otpauthUri, qrSvg: details.qrSvg };
   });
@@ -49,6 +58,7 @@ export const accountApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: authRateLimit(),
     schema: { body: OneTimeCodeBody, response: { 200: EnableResponse, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
+    // A set-up older than 10 minutes is refused (409 two_factor_not_set_up): start again with the password.
     // Not 6 digits → 400 invalid_input; a well-formed wrong code → 401 invalid_code (as on every other code route).
     const backupCodes = await enrollment.confirm(request.auth!.user, request.body.code, request.meta);
     // New token for the new privilege, and sessions opened with the password alone are signed out (ASVS 3.2.1, 3.3.3).

@@ -2,11 +2,20 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { listSecurityEvents, type SecurityEvent, type SecurityEventType } from '../../modules/audit/security-events.ts';
+import { PENDING_SETUP_LIFETIME_MS } from '../../modules/two-factor/enrollment.service.ts';
 import { statusOf, type TwoFactorStatus } from '../../modules/two-factor/two-factor-status.ts';
 import { formatUtc, formatWait } from '../format-wait.ts';
+import { listUserSessions } from '../../modules/sessions/session-listing.ts';
+import { failedAttemptsBeforeLastSignIn } from '../../modules/account/failed-attempts-notice.ts';
+import { reauthenticate } from '../../modules/account/reauthenticate.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
+import { setRetryAfter } from '../plugins/error-handler.ts';
 import { mustEnrol } from '../plugins/require-session.ts';
-import { CsrfForm, NoticeQuery, OneTimeCodeForm } from '../schemas.ts';
+import { Field, MAX_PASSWORD_INPUT_LENGTH, NoticeQuery, OneTimeCodeForm } from '../schemas.ts';
+import { Type } from '@sinclair/typebox';
+
+/** The set-up form: the password (re-authentication) and the CSRF token. */
+const SetupForm = Type.Object({ password: Field(MAX_PASSWORD_INPUT_LENGTH), _csrf: Field(200) });
 import { renewSessionsAfterEnablingTwoFactor } from '../session-renewal.ts';
 
 
@@ -25,6 +34,10 @@ function fewBackupCodesLeft(status: TwoFactorStatus): boolean {
 const NOTICES: Record<string, string> = {
   'backup-code': 'You signed in with a backup code. That code has now been used and will not work again.',
   'two-factor-disabled': 'Two-factor authentication is off. Your other signed-in sessions were signed out.',
+  'setup-expired': 'For your safety a set-up lasts 10 minutes. Enter your password to start again.',
+  'password-changed': 'Your password is changed. Every other signed-in session was signed out.',
+  'session-ended': 'That session has ended; it is signed out.',
+  'other-sessions-ended': 'Every other session has ended; they are signed out.',
 };
 
 /** The notice text for a `?notice=` value, or null. */
@@ -38,6 +51,10 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   register: 'Account created',
   sign_in_password: 'Password accepted',
   sign_in_failed: 'Failed sign-in',
+  sign_in_throttled: 'Sign-in refused: too many wrong passwords',
+  password_changed: 'Password changed',
+  session_revoked: 'Signed out a session',
+  other_sessions_revoked: 'Signed out all other sessions',
   sign_in_with_code: 'Signed in with an authenticator code',
   sign_in_with_backup_code: 'Signed in with a backup code',
   two_factor_code_failed: 'Wrong two-factor code',
@@ -56,14 +73,27 @@ export function describeSecurityEvent(event: Pick<SecurityEvent, 'type' | 'detai
   const label = EVENT_LABELS[event.type] ?? event.type;
   const d = event.detail ?? {};
   if (event.type === 'sign_in_with_backup_code' && typeof d.backupCodesRemaining === 'number') return `${label} (${d.backupCodesRemaining} left)`;
+  if (event.type === 'sign_in_failed' && typeof d.waitSeconds === 'number') return `${label}; sign-in paused for ${formatWait(d.waitSeconds)}`;
+  if (event.type === 'sign_in_failed' && d.purpose === 'reauthenticate') return 'Wrong password when asked to confirm it';
+  if (event.type === 'sign_in_failed' && d.purpose === 'change_password') return 'Wrong current password while changing the password';
   if (event.type === 'two_factor_lockout' && typeof d.lockedForSeconds === 'number') return `${label} for ${formatWait(d.lockedForSeconds)}`;
   if (event.type === 'two_factor_code_failed') {
     if (d.factor === 'password') return 'Wrong password while turning off two-factor authentication';
     if (d.method === 'backup_code') return 'Wrong backup code';
     if (d.purpose === 'disable') return `${label} while turning off two-factor authentication`;
     if (d.purpose === 'regenerate_backup_codes') return `${label} while generating new backup codes`;
+    if (d.purpose === 'change_password') return `${label} while changing the password`;
   }
   return label;
+}
+
+/** A short, readable name for a User-Agent string (the list shows it escaped; the full string stays in the API). */
+export function describeUserAgent(userAgent: string | null): string {
+  if (!userAgent) return 'Unknown browser';
+  const browser = /Edg\//.test(userAgent) ? 'Edge' : /Firefox\//.test(userAgent) ? 'Firefox' : /Chrom(e|ium)\//.test(userAgent) ? 'Chrome' : /Safari\//.test(userAgent) ? 'Safari' : null;
+  const system = /Windows/.test(userAgent) ? 'Windows' : /Android/.test(userAgent) ? 'Android' : /iPhone|iPad/.test(userAgent) ? 'iOS' : /Mac OS X/.test(userAgent) ? 'macOS' : /Linux/.test(userAgent) ? 'Linux' : null;
+  if (browser && system) return `${browser} on ${system}`;
+  return browser ?? system ?? userAgent.slice(0, 60);
 }
 
 /** A data: URL of the backup codes as a .txt file: a download link that needs no script (CSP-safe). */
@@ -92,9 +122,9 @@ export function renderBackupCodesPage(
 
 /** A refusal shown beside the form that caused it on /settings/security, and the field in error (else focus goes to the message). */
 export interface SecurityFormError {
-  form: 'regenerate' | 'disable';
+  form: 'regenerate' | 'disable' | 'setup' | 'password';
   message: string;
-  field?: 'password' | 'code' | undefined;
+  field?: 'password' | 'code' | 'newPassword' | undefined;
 }
 
 /**
@@ -110,19 +140,34 @@ export async function renderSecurityPage(
   const app = request.server;
   const auth = request.auth!;
   // One fresh read of the row (not request.auth's summary): a re-render after a refused step-up must show its effects.
-  const [record, events] = await Promise.all([
+  const [record, events, sessions] = await Promise.all([
     app.services.twoFactor.findByUserId(auth.user.id),
     listSecurityEvents(app.deps.db, auth.user.id, SECURITY_EVENTS_SHOWN),
+    listUserSessions(app.deps.db, app.services.sessionIdKey, auth.user.id, auth.session.id, app.deps.clock.now().getTime()),
   ]);
-  const status = statusOf(record, app.deps.clock.now().getTime());
+  const nowMs = app.deps.clock.now().getTime();
+  const status = statusOf(record, nowMs);
+  const setupStartedAtMs = record && !record.enabled ? await app.services.twoFactor.pendingSetupStartedAtMs(auth.user.id) : null;
   return reply.page('security', {
     title: 'Security settings',
     status,
     setupInProgress: record !== null && !record.enabled,
+    // "Continue the set-up" only while it can still be finished (PENDING_SETUP_LIFETIME_MS after the password).
+    canContinueSetup: setupStartedAtMs !== null && nowMs - setupStartedAtMs < PENDING_SETUP_LIFETIME_MS,
     mustEnrol: mustEnrol(app.deps.config, auth),
     lowBackupCodes: fewBackupCodesLeft(status),
     notice: extra.notice ?? null,
     formError: extra.formError ?? null,
+    // Forms that end sessions or change the password need the full sign-in (CREW_REQUIRE_2FA: enrol first).
+    accountFormsAllowed: !mustEnrol(app.deps.config, auth),
+    sessions: sessions.map((x) => ({
+      id: x.id,
+      current: x.current,
+      createdAt: formatUtc(x.createdAt),
+      lastSeenAt: formatUtc(x.lastSeenAt),
+      ip: x.ip,
+      browser: describeUserAgent(x.userAgent),
+    })),
     events: events.map((e) => {
       const at = formatUtc(e.createdAt); // 'YYYY-MM-DD HH:MM:SS UTC': the page keeps the date and the time each whole
       return { label: describeSecurityEvent(e), iso: e.createdAt.toISOString(), day: at.slice(0, 10), time: at.slice(11), ip: e.ip };
@@ -134,7 +179,9 @@ export async function renderSecurityPage(
 export const homePageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', { schema: { querystring: NoticeQuery } }, async (request, reply) => {
     const status = request.auth!.twoFactor;
-    return reply.page('home', { title: 'Home', status, notice: noticeFor(request.query), lowBackupCodes: fewBackupCodesLeft(status) });
+    const failed = await failedAttemptsBeforeLastSignIn(app.deps.db, request.auth!.user.id);
+    const failedAttempts = failed ? { count: failed.count, at: formatUtc(failed.signedInAt) } : null;
+    return reply.page('home', { title: 'Home', status, notice: noticeFor(request.query), lowBackupCodes: fewBackupCodesLeft(status), failedAttempts });
   });
 };
 
@@ -147,7 +194,16 @@ export const securityPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     renderSecurityPage(request, reply, { notice: noticeFor(request.query) }),
   );
 
-  app.post('/settings/security/2fa/setup', { config: authRateLimit(), schema: { body: CsrfForm } }, async (request, reply) => {
+  app.post('/settings/security/2fa/setup', { config: authRateLimit(), schema: { body: SetupForm } }, async (request, reply) => {
+    try {
+      await reauthenticate(app.services, request.auth!.user.id, request.body.password, request.meta);
+    } catch (error) {
+      if (!(error instanceof AppError) || !['invalid_credentials', 'too_many_attempts'].includes(error.code)) throw error;
+      setRetryAfter(reply, error);
+      const message = error.code === 'too_many_attempts' ? `Too many wrong passwords. Try again in ${formatWait(error.extra.retryAfterSeconds ?? 1)}.` : error.message;
+      const field = error.code === 'invalid_credentials' ? ('password' as const) : undefined;
+      return renderSecurityPage(request, reply, { formError: { form: 'setup', message, field } }, error.statusCode);
+    }
     try {
       await enrollment.begin(request.auth!.user, request.meta);
     } catch (error) {
@@ -158,8 +214,9 @@ export const securityPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/settings/security/2fa/setup', async (request, reply) => {
+    // Null also when the set-up is older than 10 minutes (PENDING_SETUP_LIFETIME_MS): its secret is not shown again.
     const details = await enrollment.pending(request.auth!.user);
-    if (!details) return reply.redirect('/settings/security', 303);
+    if (!details) return reply.redirect('/settings/security?notice=setup-expired', 303);
     return reply.page('two-factor-setup', { title: 'Enable two-factor authentication', details });
   });
 
@@ -170,7 +227,8 @@ export const securityPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       codes = await enrollment.confirm(user, request.body.code, request.meta);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      if (error.code === 'two_factor_not_set_up' || error.code === 'two_factor_already_enabled') return reply.redirect('/settings/security', 303);
+      if (error.code === 'two_factor_not_set_up') return reply.redirect('/settings/security?notice=setup-expired', 303);
+      if (error.code === 'two_factor_already_enabled') return reply.redirect('/settings/security', 303);
       if (error.code !== 'invalid_code' && error.code !== 'invalid_input') throw error;
       const details = await enrollment.pending(user);
       if (!details) return reply.redirect('/settings/security', 303);

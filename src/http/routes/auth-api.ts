@@ -21,6 +21,8 @@ const LoginBody = Type.Object(
 const LoginResponse = Type.Object({
   status: Type.Union([Type.Literal('authenticated'), Type.Literal('two_factor_required')]),
   user: Type.Optional(PublicUser),
+  /** Wrong or throttled password attempts since the previous successful sign-in (issue 8: tell the user). */
+  failedAttemptsSinceLastSignIn: Type.Integer(),
 });
 
 /**
@@ -50,8 +52,9 @@ export const authApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const result = await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta });
     if (!result) throw new AppError('invalid_credentials');
     setSessionCookie(request, reply, result.issued);
-    if (result.status === 'two_factor_required') return { status: 'two_factor_required' as const };
-    return { status: 'authenticated' as const, user: { id: result.user.id, username: result.user.username } };
+    const failedAttemptsSinceLastSignIn = result.failedAttemptsSinceLastSignIn;
+    if (result.status === 'two_factor_required') return { status: 'two_factor_required' as const, failedAttemptsSinceLastSignIn };
+    return { status: 'authenticated' as const, user: { id: result.user.id, username: result.user.username }, failedAttemptsSinceLastSignIn };
   });
 
   // Logout works from any session state (also a pending two-factor sign-in) and is idempotent.

@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../lib/app-error.ts';
 import { registerAndSignIn, signInWithPassword, signOut } from '../../modules/sessions/password-sign-in.ts';
+import { formatWait } from '../format-wait.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
+import { setRetryAfter } from '../plugins/error-handler.ts';
 import { clearSessionCookie, setSessionCookie } from '../plugins/session-cookie.ts';
 import { CsrfForm, Field, MAX_PASSWORD_INPUT_LENGTH, NoticeQuery } from '../schemas.ts';
 
@@ -30,10 +32,19 @@ export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/login', { config: authRateLimit(anonymous), schema: { body: LoginForm } }, async (request, reply) => {
     const { body } = request;
-    const result =
-      body.username.trim() && body.password
-        ? await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta })
-        : null;
+    let result;
+    try {
+      result =
+        body.username.trim() && body.password
+          ? await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta })
+          : null;
+    } catch (error) {
+      // The account's password throttle (NIST SP 800-63B §5.2.2): the form again, with the wait, 429 and Retry-After.
+      if (!(error instanceof AppError) || error.code !== 'too_many_attempts') throw error;
+      const wait = formatWait(setRetryAfter(reply, error) ?? 1);
+      const message = `Too many wrong passwords for this account. Try again in ${wait}; until then even the right password is refused.`;
+      return reply.page('login', { title: 'Sign in', username: body.username, error: message, errorField: 'password', registrationOpen: config.registration === 'open' }, 429);
+    }
     if (!result) {
       // Focus goes to what to type next: the username if it is empty, else the password (the username is kept).
       const errorField = body.username.trim() ? 'password' : 'username';

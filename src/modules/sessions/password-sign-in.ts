@@ -11,6 +11,8 @@ export interface PasswordSignIn {
   status: 'authenticated' | 'two_factor_required';
   user: User;
   issued: IssuedSession;
+  /** Wrong or throttled password attempts on this account since its previous successful sign-in (shown to the user). */
+  failedAttemptsSinceLastSignIn: number;
 }
 
 /** What {@link signInWithPassword} needs. */
@@ -25,7 +27,8 @@ export interface PasswordSignInDeps {
 /**
  * First sign-in step: checks the password (same answer and time for unknown users), drops the previous session
  * (no fixation, OWASP ASVS 3.2.1) and issues a new one — `pending_two_factor` (5 min, nothing else allowed) when the
- * user has 2FA enabled, else `authenticated`. Returns null for wrong credentials.
+ * user has 2FA enabled, else `authenticated`. Returns null for wrong credentials; throws AppError too_many_attempts
+ * while the account's password throttle is in force (the password is then not checked).
  * @example const result = await signInWithPassword(deps, { username, password }, { previousSessionId, meta });
  */
 export async function signInWithPassword(
@@ -33,8 +36,10 @@ export async function signInWithPassword(
   input: { username: string; password: string },
   options: { previousSessionId?: string | null; meta?: RequestMeta } = {},
 ): Promise<PasswordSignIn | null> {
-  const user = await deps.users.verifyPassword(input.username, input.password, options.meta);
-  if (!user) return null;
+  // Throws too_many_attempts (429) while the account's password throttle is in force (NIST SP 800-63B §5.2.2).
+  const check = await deps.users.authenticate(input.username, input.password, options.meta);
+  if (!check) return null;
+  const { user, failedAttemptsSinceLastSignIn } = check;
   if (options.previousSessionId) await deps.sessions.destroySession(options.previousSessionId);
   const record = await deps.twoFactor.findByUserId(user.id);
   const needsSecondFactor = record?.enabled === true;
@@ -43,10 +48,10 @@ export async function signInWithPassword(
     userId: user.id,
     type: 'sign_in_password',
     meta: options.meta,
-    detail: { secondFactor: needsSecondFactor ? 'required' : 'not_enabled' },
+    detail: { secondFactor: needsSecondFactor ? 'required' : 'not_enabled', failedAttemptsSinceLastSignIn },
     at: deps.clock.now(),
   });
-  return { status: needsSecondFactor ? 'two_factor_required' : 'authenticated', user, issued };
+  return { status: needsSecondFactor ? 'two_factor_required' : 'authenticated', user, issued, failedAttemptsSinceLastSignIn };
 }
 
 /**

@@ -11,6 +11,13 @@ import { classifySecondFactorInput } from './second-factor-input.ts';
 import { generateTotpSecret, TOTP_DRIFT_STEPS, verifyTotp } from './totp.ts';
 import type { TwoFactorRepository } from './two-factor.repository.ts';
 
+/**
+ * A set-up (a secret shown, not yet confirmed) can be finished for 10 minutes after the password confirmed it (POST
+ * /api/2fa/setup takes the password). Later, neither its secret is shown again nor a code accepted for it: a session
+ * cookie stolen after the owner left a set-up open cannot read the secret and bind it (NIST SP 800-63B §6.1.2).
+ */
+export const PENDING_SETUP_LIFETIME_MS = 10 * 60 * 1000;
+
 /** What the set-up page and POST /api/2fa/setup show: the secret three ways. */
 export interface EnrollmentDetails {
   secret: string;
@@ -53,8 +60,9 @@ export class EnrollmentService {
     return this.#details(user.username, secret);
   }
 
-  /** The details of a set-up in progress (for re-showing the QR page), or null if there is none. */
+  /** The details of a set-up in progress (for re-showing the QR page), or null if there is none or it expired. */
   async pending(user: { id: number; username: string }): Promise<EnrollmentDetails | null> {
+    if (!(await this.#setupIsFresh(user.id))) return null;
     const record = await this.#repo.findByUserId(user.id);
     if (!record || record.enabled) return null;
     return this.#details(user.username, this.#repo.revealSecret(record));
@@ -73,6 +81,9 @@ export class EnrollmentService {
     const record = await this.#repo.findByUserId(user.id);
     if (!record) throw new AppError('two_factor_not_set_up');
     if (record.enabled) throw new AppError('two_factor_already_enabled');
+    if (!(await this.#setupIsFresh(user.id))) {
+      throw new AppError('two_factor_not_set_up', 'The set-up expired after 10 minutes; start again with your password.');
+    }
     const now = this.#deps.clock.now();
     const step = verifyTotp({ secret: this.#repo.revealSecret(record), code: input.code, at: now, window: TOTP_DRIFT_STEPS, lastUsedStep: record.lastUsedTotpStep });
     if (step === null) throw new AppError('invalid_code');
@@ -87,6 +98,13 @@ export class EnrollmentService {
       await recordSecurityEvent(trx, { userId: user.id, type: 'two_factor_enabled', meta, at: now });
     });
     return codes;
+  }
+
+  /** Whether the user's pending set-up was started less than PENDING_SETUP_LIFETIME_MS ago. */
+  async #setupIsFresh(userId: number): Promise<boolean> {
+    const startedAtMs = await this.#repo.pendingSetupStartedAtMs(userId);
+    const nowMs = this.#deps.clock.now().getTime();
+    return startedAtMs !== null && nowMs - startedAtMs < PENDING_SETUP_LIFETIME_MS;
   }
 
   async #details(accountName: string, secret: string): Promise<EnrollmentDetails> {

@@ -2,7 +2,7 @@
 export type SecondFactorKind = 'totp' | 'backup_code';
 
 /** Why a code is being checked; only 'sign_in' records the sign_in_with_* events (callers log their own action). */
-export type SecondFactorPurpose = 'sign_in' | 'disable' | 'regenerate_backup_codes';
+export type SecondFactorPurpose = 'sign_in' | 'disable' | 'regenerate_backup_codes' | 'change_password';
 
 /** A verified second factor. */
 export interface SecondFactorSuccess {

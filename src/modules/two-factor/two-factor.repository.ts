@@ -56,6 +56,12 @@ export class TwoFactorRepository {
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
+  /** When the not-yet-enabled set-up of a user was started (its updated_at_ms), or null when there is none. */
+  async pendingSetupStartedAtMs(userId: number): Promise<number | null> {
+    const row = await this.db.selectFrom('two_factor_auth').select('updated_at_ms').where('user_id', '=', userId).where('enabled', '=', 0).executeTakeFirst();
+    return row?.updated_at_ms === null || row?.updated_at_ms === undefined ? null : Number(row.updated_at_ms);
+  }
+
   /**
    * Enables 2FA in one compare-and-swap: only if the row still holds `storedSecret`, is not enabled, and `step` is newer
    * than the last accepted one (RFC 6238 §5.2: the enrolment code cannot be used again); stores the backup-code hashes.

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.ts';
 import { createMigratedDatabase, TEST_DIALECTS } from '../../../test/helpers/test-database.ts';
@@ -23,7 +24,7 @@ describe.each(TEST_DIALECTS)('UsersService on %s', (kind) => {
 
   beforeAll(async () => {
     database = await createMigratedDatabase(kind);
-    users = new UsersService({ db: database.open.db, clock: new ManualClock() });
+    users = new UsersService({ db: database.open.db, clock: new ManualClock(), csrfKey: randomBytes(32) });
   });
   afterAll(() => database.cleanup());
 
