@@ -49,6 +49,17 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   two_factor_reset_by_operator: 'Two-factor authentication reset by an operator',
   backup_codes_regenerated: 'New backup codes generated',
   sign_out: 'Signed out',
+  passkey_added: 'Passkey added',
+  passkey_renamed: 'Passkey renamed',
+  passkey_removed: 'Passkey removed',
+  sign_in_with_passkey: 'Signed in with a passkey',
+  passkey_sign_in_failed: 'Passkey sign-in refused',
+  passkey_clone_refused: 'Passkey refused: its signature counter went back (a possible clone)',
+  passkeys_removed_by_operator: 'Passkeys removed by an operator',
+  device_remembered: 'Device remembered for 30 days',
+  sign_in_remembered_device: 'Signed in on a remembered device',
+  remembered_device_revoked: 'Remembered device forgotten',
+  remembered_devices_revoked: 'All remembered devices forgotten',
 };
 
 /** One event as a sentence: its label plus the detail that matters (backup codes left, lockout length, which check). */
