@@ -1,4 +1,5 @@
 import type { AppDeps } from '../deps.ts';
+import { PasskeyService } from '../modules/passkeys/passkey.service.ts';
 import { SessionService } from '../modules/sessions/session.service.ts';
 import { EnrollmentService } from '../modules/two-factor/enrollment.service.ts';
 import { TwoFactorRepository } from '../modules/two-factor/two-factor.repository.ts';
@@ -11,6 +12,7 @@ export interface HttpServices {
   /** The one repository of the two_factor_auth table, with the app's key ring. */
   twoFactor: TwoFactorRepository;
   enrollment: EnrollmentService;
+  passkeys: PasskeyService;
 }
 
 /** Builds the services for one app instance (no singletons). */
@@ -21,5 +23,6 @@ export function createServices(deps: AppDeps): HttpServices {
     sessions: new SessionService(deps),
     twoFactor,
     enrollment: new EnrollmentService({ ...deps, twoFactor }),
+    passkeys: new PasskeyService(deps),
   };
 }

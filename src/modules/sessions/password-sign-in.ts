@@ -20,6 +20,8 @@ export interface PasswordSignInDeps {
   users: UsersService;
   sessions: SessionService;
   twoFactor: TwoFactorRepository;
+  /** When given, a user with a passkey but no TOTP also needs the second step (the passkey is their second factor). */
+  passkeys?: { repository: { hasAny(userId: number): Promise<boolean> } };
 }
 
 /**
@@ -37,7 +39,8 @@ export async function signInWithPassword(
   if (!user) return null;
   if (options.previousSessionId) await deps.sessions.destroySession(options.previousSessionId);
   const record = await deps.twoFactor.findByUserId(user.id);
-  const needsSecondFactor = record?.enabled === true;
+  // A passkey is a second factor too (CREW_REQUIRE_2FA counts it): read only when TOTP is off, to spare TOTP users a query.
+  const needsSecondFactor = record?.enabled === true || ((await deps.passkeys?.repository.hasAny(user.id)) ?? false);
   const issued = await deps.sessions.createSession(user.id, needsSecondFactor ? 'pending_two_factor' : 'authenticated', options.meta);
   await recordSecurityEvent(deps.db, {
     userId: user.id,
