@@ -5,6 +5,8 @@
 // (NIST SP 800-63B §5.1.9), and a removed passkey.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listSecurityEvents } from '../../src/modules/audit/security-events.ts';
+import { resetTwoFactorByOperator } from '../../src/modules/two-factor/two-factor-management.ts';
+import { TwoFactorRepository } from '../../src/modules/two-factor/two-factor.repository.ts';
 import { SoftAuthenticator, type SoftCredential } from '../helpers/soft-authenticator.ts';
 import { TEST_DIALECTS } from '../helpers/test-database.ts';
 import { GOOD_PASSWORD, TestClient, createTestApp, type TestApp } from './app-harness.ts';
@@ -84,11 +86,16 @@ describe.each(TEST_DIALECTS)('passkeys API on %s', (kind) => {
   });
 
   it('threat: a challenge older than 5 minutes is refused', async () => {
-    const { credential } = await userWithPasskey('katherine');
+    const { credential, userId } = await userWithPasskey('katherine');
     const { b, challenge } = await passwordlessOptions();
     t.clock.advanceSeconds(5 * 60 + 1);
     const res = await b.json('POST', '/api/auth/passkey', authenticator.assert(credential, challenge));
     expect(res.statusCode).toBe(401);
+    // Refused for the challenge, not for anything else about the assertion.
+    const events = await listSecurityEvents(t.deps.db, userId);
+    expect(events.find((e) => e.type === 'passkey_sign_in_failed')).toBeUndefined(); // no user is known before the credential
+    const failed = await t.deps.db.selectFrom('security_events').select('detail').where('type', '=', 'passkey_sign_in_failed').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    expect(JSON.parse(failed.detail!)).toMatchObject({ reason: 'challenge' });
   });
 
   it('threat: a challenge issued to one browser cannot be answered from another (bound to its ceremony cookie)', async () => {
@@ -153,5 +160,32 @@ describe.each(TEST_DIALECTS)('passkeys API on %s', (kind) => {
     const options = (await c.json('POST', '/api/passkeys/registration/options', { password: GOOD_PASSWORD })).json();
     const { body } = authenticator.register(options, { origin: 'https://evil.example' });
     expect((await c.json('POST', '/api/passkeys/registration', body)).statusCode).toBe(400);
+  });
+});
+
+describe.each(TEST_DIALECTS)('passkeys with CREW_REQUIRE_2FA=all and an operator reset on %s', (kind) => {
+  let t: TestApp;
+  const authenticator = new SoftAuthenticator('localhost', ORIGIN);
+  beforeAll(async () => {
+    t = await createTestApp(kind, { CREW_REQUIRE_2FA: 'all' });
+  });
+  afterAll(() => t.close());
+
+  it('a passkey satisfies CREW_REQUIRE_2FA; `crew 2fa reset` removes it and signs the user out', async () => {
+    const c = new TestClient(t.app);
+    await c.json('POST', '/api/auth/register', { username: 'lin', password: GOOD_PASSWORD });
+    expect((await c.request({ method: 'GET', url: '/' })).headers.location).toBe('/settings/security'); // must enrol
+    const options = (await c.json('POST', '/api/passkeys/registration/options', { password: GOOD_PASSWORD })).json();
+    const { credential, body } = authenticator.register(options);
+    expect((await c.json('POST', '/api/passkeys/registration', body)).statusCode).toBe(201);
+    expect((await c.request({ method: 'GET', url: '/' })).statusCode).toBe(200); // enrolled with a passkey
+    expect((await c.page('/settings/security')).res.body).not.toContain('requires two-factor authentication');
+
+    const r = await resetTwoFactorByOperator({ db: t.deps.db, clock: t.clock, twoFactor: new TwoFactorRepository(t.deps.db) }, 'lin');
+    expect(r).toMatchObject({ removed: true, passkeysRemoved: 1, sessionsEnded: 1 });
+    expect((await c.json('GET', '/api/me')).statusCode).toBe(401);
+    const b = new TestClient(t.app);
+    const { challenge } = (await b.json('POST', '/api/auth/passkey/options')).json();
+    expect((await b.json('POST', '/api/auth/passkey', authenticator.assert(credential, challenge))).statusCode).toBe(401);
   });
 });

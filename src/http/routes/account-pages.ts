@@ -5,7 +5,7 @@ import { listSecurityEvents, type SecurityEvent, type SecurityEventType } from '
 import { statusOf, type TwoFactorStatus } from '../../modules/two-factor/two-factor-status.ts';
 import { formatUtc, formatWait } from '../format-wait.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
-import { mustEnrol } from '../plugins/require-session.ts';
+import { mustEnrolYet } from '../plugins/require-session.ts';
 import { CsrfForm, NoticeQuery, OneTimeCodeForm } from '../schemas.ts';
 import { renewSessionsAfterEnablingTwoFactor } from '../session-renewal.ts';
 
@@ -130,7 +130,7 @@ export async function renderSecurityPage(
     title: 'Security settings',
     status,
     setupInProgress: record !== null && !record.enabled,
-    mustEnrol: mustEnrol(app.deps.config, auth),
+    mustEnrol: await mustEnrolYet(request, auth),
     lowBackupCodes: fewBackupCodesLeft(status),
     notice: extra.notice ?? null,
     formError: extra.formError ?? null,
