@@ -1,6 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MIGRATION_NAMES } from '../helpers/migration-names.ts';
 import { runCrew, scratchMigrationsDir, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 
@@ -39,21 +40,21 @@ describe.each(TEST_DIALECTS)('crew migrate with a migrations folder outside crew
   const crew = (args: string[]) => runCrew(args, { env: { DATABASE_URL: test.url, CREW_MIGRATIONS_DIR: dir, CREW_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64') }, cwd: test.dir });
 
   it('runs a TypeScript migration there without installing a global loader hook', async () => {
-    writeFileSync(join(dir, '0007_probe.ts'), PROBE_TS);
+    writeFileSync(join(dir, '0900_probe.ts'), PROBE_TS);
     writeFileSync(join(dir, 'data.ts'), "export const answer: number = 42;\n");
     const run = await crew(['migrate']);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain('.ts import from a migration: ERR_UNKNOWN_FILE_EXTENSION');
     expect(run.stdout).toContain('file beside the migration: export const answer: number = 42;');
-    expect(run.stdout).toContain('Total: 7 successful, 0 failed');
+    expect(run.stdout).toContain(`Total: ${MIGRATION_NAMES.length + 1} successful, 0 failed`);
   });
 
   it('names a file that fails to load, with the cause and what to do, and applies nothing from it', async () => {
-    writeFileSync(join(dir, '0007_broken.ts'), 'export const expects = {};\nexport async function up( {\n');
+    writeFileSync(join(dir, '0900_broken.ts'), 'export const expects = {};\nexport async function up( {\n');
     const run = await crew(['migrate']);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(new RegExp(`✗ broken failed: migration 0007_broken failed to import \\(${dir}/0007_broken\\.ts\\): line 3:0: .+\\. Fix the file, then run \`crew migrate\` again\\.`));
-    expect(run.stdout).toContain('Total: 6 successful, 1 failed');
+    expect(run.stdout).toMatch(new RegExp(`✗ broken failed: migration 0900_broken failed to import \\(${dir}/0900_broken\\.ts\\): line 3:0: .+\\. Fix the file, then run \`crew migrate\` again\\.`));
+    expect(run.stdout).toContain(`Total: ${MIGRATION_NAMES.length} successful, 1 failed`);
     const list = JSON.parse((await crew(['migrate', '--list', '--json'])).stdout);
     expect(list.migrations.find((m: { name: string }) => m.name === 'broken').state).toBe('pending');
   });
