@@ -18,6 +18,7 @@ import { accountApiRoutes } from './routes/account-api.ts';
 import { authApiRoutes } from './routes/auth-api.ts';
 import { authPageRoutes } from './routes/auth-pages.ts';
 import { homePageRoutes, securityPageRoutes } from './routes/account-pages.ts';
+import { passkeyPageRoutes } from './routes/passkey-pages.ts';
 import { passkeyManagementApiRoutes, passkeySecondFactorApiRoutes, passkeySignInApiRoutes } from './routes/passkey-api.ts';
 import { twoFactorSignInApiRoutes } from './routes/sign-in-api.ts';
 import { twoFactorSignInPageRoutes } from './routes/sign-in-pages.ts';
@@ -114,6 +115,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     await pages.register(async (enrol) => {
       enrol.addHook('onRequest', requireSession({ allowWithoutTwoFactor: true }));
       await enrol.register(securityPageRoutes); // /settings/security and the enrolment flow
+      await enrol.register(passkeyPageRoutes); // rename / remove a passkey (forms on /settings/security)
     });
   });
 

@@ -25,6 +25,9 @@ function fewBackupCodesLeft(status: TwoFactorStatus): boolean {
 const NOTICES: Record<string, string> = {
   'backup-code': 'You signed in with a backup code. That code has now been used and will not work again.',
   'two-factor-disabled': 'Two-factor authentication is off. Your other signed-in sessions were signed out.',
+  'passkey-added': 'Passkey added. You can now sign in with it, or use it after your password instead of a code.',
+  'passkey-renamed': 'Passkey renamed.',
+  'passkey-removed': 'Passkey removed. It no longer signs in to this account.',
 };
 
 /** The notice text for a `?notice=` value, or null. */
@@ -121,9 +124,10 @@ export async function renderSecurityPage(
   const app = request.server;
   const auth = request.auth!;
   // One fresh read of the row (not request.auth's summary): a re-render after a refused step-up must show its effects.
-  const [record, events] = await Promise.all([
+  const [record, events, passkeys] = await Promise.all([
     app.services.twoFactor.findByUserId(auth.user.id),
     listSecurityEvents(app.deps.db, auth.user.id, SECURITY_EVENTS_SHOWN),
+    app.services.passkeys.list(auth.user.id),
   ]);
   const status = statusOf(record, app.deps.clock.now().getTime());
   return reply.page('security', {
@@ -134,6 +138,8 @@ export async function renderSecurityPage(
     lowBackupCodes: fewBackupCodesLeft(status),
     notice: extra.notice ?? null,
     formError: extra.formError ?? null,
+    passkeys: passkeys.map((p) => ({ ...p, added: p.createdAt.slice(0, 10), lastUsed: p.lastUsedAt ? formatUtc(new Date(p.lastUsedAt)) : 'never' })),
+    scripts: ['/static/simplewebauthn-browser.js', '/static/passkeys.js'],
     events: events.map((e) => {
       const at = formatUtc(e.createdAt); // 'YYYY-MM-DD HH:MM:SS UTC': the page keeps the date and the time each whole
       return { label: describeSecurityEvent(e), iso: e.createdAt.toISOString(), day: at.slice(0, 10), time: at.slice(11), ip: e.ip };

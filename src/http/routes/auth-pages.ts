@@ -16,6 +16,9 @@ const LOGIN_NOTICES: Record<string, string> = {
   'sign-in-cancelled': 'Sign-in cancelled.',
 };
 
+/** The scripts behind "Sign in with a passkey": the pinned @simplewebauthn/browser bundle, then ours (both from /static). */
+export const PASSKEY_SCRIPTS = ['/static/simplewebauthn-browser.js', '/static/passkeys.js'];
+
 /** HTML sign-in pages: GET/POST /login, GET/POST /register (pre-sign-in CSRF cookie) and POST /logout. */
 export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app.deps;
@@ -25,7 +28,7 @@ export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (request.auth?.session.state === 'authenticated') return reply.redirect('/', 303);
     const key = request.query.notice ?? '';
     const notice = Object.hasOwn(LOGIN_NOTICES, key) ? LOGIN_NOTICES[key] : null;
-    return reply.page('login', { title: 'Sign in', username: '', notice, registrationOpen: config.registration === 'open' });
+    return reply.page('login', { title: 'Sign in', username: '', notice, registrationOpen: config.registration === 'open', scripts: PASSKEY_SCRIPTS });
   });
 
   app.post('/login', { config: authRateLimit(anonymous), schema: { body: LoginForm } }, async (request, reply) => {
@@ -38,7 +41,7 @@ export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Focus goes to what to type next: the username if it is empty, else the password (the username is kept).
       const errorField = body.username.trim() ? 'password' : 'username';
       const error = new AppError('invalid_credentials').message;
-      return reply.page('login', { title: 'Sign in', username: body.username, error, errorField, registrationOpen: config.registration === 'open' }, 401);
+      return reply.page('login', { title: 'Sign in', username: body.username, error, errorField, registrationOpen: config.registration === 'open', scripts: PASSKEY_SCRIPTS }, 401);
     }
     setSessionCookie(request, reply, result.issued);
     return reply.redirect(result.status === 'two_factor_required' ? '/login/two-factor' : '/', 303);

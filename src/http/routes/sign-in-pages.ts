@@ -22,15 +22,21 @@ type Method = NonNullable<Static<typeof MethodQuery>['method']>;
 export const SIGN_IN_AGAIN_URL = '/login?notice=sign-in-expired';
 
 /** Renders the code form (app code or backup code), its error, or (during an account lockout) the lockout message with the wait. */
-function renderTwoFactorPage(
+async function renderTwoFactorPage(
   reply: FastifyReply,
   now: Date,
   options: { method?: Method | undefined; error?: string; lockedForSeconds?: number },
   statusCode = 200,
 ): Promise<FastifyReply> {
   const locked = options.lockedForSeconds ?? 0;
+  const auth = reply.request.auth;
+  // A user may have TOTP, passkeys or both: the page offers what the account has ("Use a passkey" needs a passkey).
+  const hasPasskeys = auth ? await reply.request.server.services.passkeys.repository.hasAny(auth.user.id) : false;
   return reply.page('login-two-factor', {
     title: 'Two-factor authentication',
+    totpEnabled: auth?.twoFactor.enabled ?? true,
+    hasPasskeys,
+    scripts: hasPasskeys ? ['/static/simplewebauthn-browser.js', '/static/passkeys.js'] : [],
     showsError: locked > 0,
     method: options.method ?? 'app',
     error: options.error ?? null,
