@@ -89,6 +89,19 @@ export interface WebauthnChallengesTable {
   expires_at_ms: number;
 }
 
+/** A device whose user ticked "Remember this device for 30 days" (migration 0010); keyed by the SHA-256 of its cookie. */
+export interface RememberedDevicesTable {
+  id: Generated<number>;
+  /** SHA-256 (hex) of the device cookie's token, never the token. */
+  token_hash: string;
+  user_id: number;
+  created_at_ms: number;
+  last_used_at_ms: number;
+  expires_at_ms: number;
+  user_agent: string | null;
+  ip: string | null;
+}
+
 /** The runner's bookkeeping of applied migrations. */
 export interface CrewMigrationsTable {
   id: string;
@@ -107,6 +120,7 @@ export interface Database {
   security_events: SecurityEventsTable;
   passkeys: PasskeysTable;
   webauthn_challenges: WebauthnChallengesTable;
+  remembered_devices: RememberedDevicesTable;
   crew_migrations: CrewMigrationsTable;
 }
 

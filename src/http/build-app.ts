@@ -18,8 +18,8 @@ import { accountApiRoutes } from './routes/account-api.ts';
 import { authApiRoutes } from './routes/auth-api.ts';
 import { authPageRoutes } from './routes/auth-pages.ts';
 import { homePageRoutes, securityPageRoutes } from './routes/account-pages.ts';
-import { passkeyPageRoutes } from './routes/passkey-pages.ts';
-import { passkeyManagementApiRoutes, passkeySecondFactorApiRoutes, passkeySignInApiRoutes } from './routes/passkey-api.ts';
+import { passkeyPageRoutes, rememberedDevicePageRoutes } from './routes/passkey-pages.ts';
+import { passkeyManagementApiRoutes, passkeySecondFactorApiRoutes, passkeySignInApiRoutes, rememberedDeviceApiRoutes } from './routes/passkey-api.ts';
 import { twoFactorSignInApiRoutes } from './routes/sign-in-api.ts';
 import { twoFactorSignInPageRoutes } from './routes/sign-in-pages.ts';
 import { twoFactorManagementApiRoutes } from './routes/two-factor-manage-api.ts';
@@ -83,6 +83,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
         signedIn.addHook('onRequest', requireSession({ allowWithoutTwoFactor: true }));
         await signedIn.register(accountApiRoutes); // /me, /2fa/status, /2fa/setup, /2fa/enable
         await signedIn.register(passkeyManagementApiRoutes); // /passkeys… (adding one is a way to enrol)
+        await signedIn.register(rememberedDeviceApiRoutes); // /remembered-devices
       });
       // The second sign-in step: only a pending two-factor session gets in; it grants nothing else (NIST SP 800-63B §4.2: AAL2 needs both factors).
       await api.register(async (pending) => {
@@ -116,6 +117,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
       enrol.addHook('onRequest', requireSession({ allowWithoutTwoFactor: true }));
       await enrol.register(securityPageRoutes); // /settings/security and the enrolment flow
       await enrol.register(passkeyPageRoutes); // rename / remove a passkey (forms on /settings/security)
+      await enrol.register(rememberedDevicePageRoutes); // forget one or all remembered devices
     });
   });
 

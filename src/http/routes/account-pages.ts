@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
+import { listRememberedDevices } from '../../modules/remembered-devices/remembered-devices.ts';
 import { listSecurityEvents, type SecurityEvent, type SecurityEventType } from '../../modules/audit/security-events.ts';
 import { statusOf, type TwoFactorStatus } from '../../modules/two-factor/two-factor-status.ts';
 import { formatUtc, formatWait } from '../format-wait.ts';
@@ -28,6 +29,8 @@ const NOTICES: Record<string, string> = {
   'passkey-added': 'Passkey added. You can now sign in with it, or use it after your password instead of a code.',
   'passkey-renamed': 'Passkey renamed.',
   'passkey-removed': 'Passkey removed. It no longer signs in to this account.',
+  'device-forgotten': 'Device forgotten. It will ask for your second factor again.',
+  'devices-forgotten': 'All remembered devices forgotten. Each will ask for your second factor again.',
 };
 
 /** The notice text for a `?notice=` value, or null. */
@@ -124,10 +127,11 @@ export async function renderSecurityPage(
   const app = request.server;
   const auth = request.auth!;
   // One fresh read of the row (not request.auth's summary): a re-render after a refused step-up must show its effects.
-  const [record, events, passkeys] = await Promise.all([
+  const [record, events, passkeys, devices] = await Promise.all([
     app.services.twoFactor.findByUserId(auth.user.id),
     listSecurityEvents(app.deps.db, auth.user.id, SECURITY_EVENTS_SHOWN),
     app.services.passkeys.list(auth.user.id),
+    listRememberedDevices(app.deps, auth.user.id),
   ]);
   const status = statusOf(record, app.deps.clock.now().getTime());
   return reply.page('security', {
@@ -140,6 +144,7 @@ export async function renderSecurityPage(
     formError: extra.formError ?? null,
     passkeys: passkeys.map((p) => ({ ...p, added: p.createdAt.slice(0, 10), lastUsed: p.lastUsedAt ? formatUtc(new Date(p.lastUsedAt)) : 'never' })),
     scripts: ['/static/simplewebauthn-browser.js', '/static/passkeys.js'],
+    devices: devices.map((d) => ({ id: d.id, browser: d.userAgent ?? 'Unknown browser', ip: d.ip, added: formatUtc(d.createdAt), lastUsed: formatUtc(d.lastUsedAt), expires: formatUtc(d.expiresAt).slice(0, 10) })),
     events: events.map((e) => {
       const at = formatUtc(e.createdAt); // 'YYYY-MM-DD HH:MM:SS UTC': the page keeps the date and the time each whole
       return { label: describeSecurityEvent(e), iso: e.createdAt.toISOString(), day: at.slice(0, 10), time: at.slice(11), ip: e.ip };

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../lib/app-error.ts';
 import { registerAndSignIn, signInWithPassword, signOut } from '../../modules/sessions/password-sign-in.ts';
+import { rememberedDeviceToken } from '../remembered-device-cookie.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { clearSessionCookie, setSessionCookie } from '../plugins/session-cookie.ts';
 import { CsrfForm, Field, MAX_PASSWORD_INPUT_LENGTH, NoticeQuery } from '../schemas.ts';
@@ -35,7 +36,7 @@ export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { body } = request;
     const result =
       body.username.trim() && body.password
-        ? await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta })
+        ? await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta, rememberedDeviceToken: rememberedDeviceToken(request) })
         : null;
     if (!result) {
       // Focus goes to what to type next: the username if it is empty, else the password (the username is kept).

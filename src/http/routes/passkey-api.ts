@@ -3,11 +3,13 @@ import { Type } from '@sinclair/typebox';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
+import { listRememberedDevices, revokeRememberedDevice } from '../../modules/remembered-devices/remembered-devices.ts';
 import { completePasskeySecondFactor, signInWithPasskey } from '../../modules/sessions/passkey-sign-in.ts';
 import { CHALLENGE_LIFETIME_MS } from '../../modules/passkeys/challenges.ts';
 import { confirmPassword } from '../../modules/passkeys/confirm-password.ts';
 import { MAX_PASSKEY_NAME_LENGTH } from '../../modules/passkeys/passkey.repository.ts';
 import { bindingOf } from '../../modules/passkeys/passkey.service.ts';
+import { rememberThisDevice } from '../remembered-device-cookie.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { clearSessionCookie, cookieIsSecure, setSessionCookie } from '../plugins/session-cookie.ts';
 import { ERROR_RESPONSES, MAX_PASSWORD_INPUT_LENGTH, PublicUser } from '../schemas.ts';
@@ -195,7 +197,38 @@ export const passkeySecondFactorApiRoutes: FastifyPluginAsyncTypebox = async (ap
       throw new AppError(result.reason === 'pending_sign_in_ended' ? 'two_factor_pending_expired' : 'passkey_refused');
     }
     setSessionCookie(request, reply, result.issued);
-    void rememberDevice; // remembered devices: see remembered-device routes
+    if (rememberDevice === true) await rememberThisDevice(request, reply, auth.user.id);
     return { status: 'authenticated' as const, user: { id: auth.user.id, username: auth.user.username } };
+  });
+};
+
+const DeviceView = Type.Object({
+  id: Type.Integer(),
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+  lastUsedAt: Type.String(),
+  expiresAt: Type.String(),
+});
+
+/**
+ * GET /api/remembered-devices → `{devices:[…]}` (never a token or its hash); DELETE /api/remembered-devices/:id → 204
+ * (404 for another user's). Register inside a requireSession context.
+ */
+export const rememberedDeviceApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/remembered-devices', { schema: { response: { 200: Type.Object({ devices: Type.Array(DeviceView) }), ...ERROR_RESPONSES } } }, async (request) => ({
+    devices: (await listRememberedDevices(app.deps, request.auth!.user.id)).map((d) => ({
+      id: d.id,
+      userAgent: d.userAgent,
+      ip: d.ip,
+      createdAt: d.createdAt.toISOString(),
+      lastUsedAt: d.lastUsedAt.toISOString(),
+      expiresAt: d.expiresAt.toISOString(),
+    })),
+  }));
+
+  app.delete('/remembered-devices/:id', { schema: { params: IdParams, response: { 204: Type.Null(), ...ERROR_RESPONSES } } }, async (request, reply) => {
+    if (!(await revokeRememberedDevice(app.deps, request.auth!.user.id, Number(request.params.id), request.meta))) throw new AppError('not_found');
+    return reply.code(204).send(null);
   });
 };

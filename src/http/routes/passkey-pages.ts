@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../lib/app-error.ts';
+import { revokeRememberedDevice, revokeRememberedDevices } from '../../modules/remembered-devices/remembered-devices.ts';
 import { CsrfForm, Field } from '../schemas.ts';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,12}$' }) });
@@ -21,5 +22,18 @@ export const passkeyPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/settings/security/passkeys/:id/remove', { schema: { params: IdParams, body: CsrfForm } }, async (request, reply) => {
     if (!(await passkeys.remove(request.auth!.user.id, Number(request.params.id), request.meta))) throw new AppError('not_found');
     return reply.redirect('/settings/security?notice=passkey-removed', 303);
+  });
+};
+
+/** Forgetting remembered devices on /settings/security (plain forms): one, or all of them. */
+export const rememberedDevicePageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/settings/security/devices/:id/forget', { schema: { params: IdParams, body: CsrfForm } }, async (request, reply) => {
+    if (!(await revokeRememberedDevice(app.deps, request.auth!.user.id, Number(request.params.id), request.meta))) throw new AppError('not_found');
+    return reply.redirect('/settings/security?notice=device-forgotten', 303);
+  });
+
+  app.post('/settings/security/devices/forget-all', { schema: { body: CsrfForm } }, async (request, reply) => {
+    await revokeRememberedDevices(app.deps, request.auth!.user.id, 'user_request', request.meta);
+    return reply.redirect('/settings/security?notice=devices-forgotten', 303);
   });
 };

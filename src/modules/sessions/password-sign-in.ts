@@ -1,6 +1,7 @@
 import type { AppDb } from '../../db/database.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { recordSecurityEvent, type RequestMeta } from '../audit/security-events.ts';
+import { useRememberedDevice } from '../remembered-devices/remembered-devices.ts';
 import type { TwoFactorRepository } from '../two-factor/two-factor.repository.ts';
 import type { User } from '../users/users.repository.ts';
 import type { UsersService } from '../users/users.service.ts';
@@ -11,6 +12,8 @@ export interface PasswordSignIn {
   status: 'authenticated' | 'two_factor_required';
   user: User;
   issued: IssuedSession;
+  /** True when a remembered device of this user stood in for the second factor. */
+  rememberedDevice?: boolean;
 }
 
 /** What {@link signInWithPassword} needs. */
@@ -33,23 +36,27 @@ export interface PasswordSignInDeps {
 export async function signInWithPassword(
   deps: PasswordSignInDeps,
   input: { username: string; password: string },
-  options: { previousSessionId?: string | null; meta?: RequestMeta } = {},
+  options: { previousSessionId?: string | null; meta?: RequestMeta; rememberedDeviceToken?: unknown } = {},
 ): Promise<PasswordSignIn | null> {
   const user = await deps.users.verifyPassword(input.username, input.password, options.meta);
   if (!user) return null;
   if (options.previousSessionId) await deps.sessions.destroySession(options.previousSessionId);
   const record = await deps.twoFactor.findByUserId(user.id);
   // A passkey is a second factor too (CREW_REQUIRE_2FA counts it): read only when TOTP is off, to spare TOTP users a query.
-  const needsSecondFactor = record?.enabled === true || ((await deps.passkeys?.repository.hasAny(user.id)) ?? false);
+  const secondFactorEnabled = record?.enabled === true || ((await deps.passkeys?.repository.hasAny(user.id)) ?? false);
+  // A device this user remembered after a full two-factor sign-in (30 days, never another user's) skips the second step.
+  const remembered = secondFactorEnabled && options.rememberedDeviceToken !== undefined && (await useRememberedDevice(deps, user.id, options.rememberedDeviceToken));
+  const needsSecondFactor = secondFactorEnabled && !remembered;
   const issued = await deps.sessions.createSession(user.id, needsSecondFactor ? 'pending_two_factor' : 'authenticated', options.meta);
   await recordSecurityEvent(deps.db, {
     userId: user.id,
     type: 'sign_in_password',
     meta: options.meta,
-    detail: { secondFactor: needsSecondFactor ? 'required' : 'not_enabled' },
+    detail: { secondFactor: remembered ? 'remembered_device' : needsSecondFactor ? 'required' : 'not_enabled' },
     at: deps.clock.now(),
   });
-  return { status: needsSecondFactor ? 'two_factor_required' : 'authenticated', user, issued };
+  if (remembered) await recordSecurityEvent(deps.db, { userId: user.id, type: 'sign_in_remembered_device', meta: options.meta, at: deps.clock.now() });
+  return { status: needsSecondFactor ? 'two_factor_required' : 'authenticated', user, issued, rememberedDevice: remembered };
 }
 
 /**

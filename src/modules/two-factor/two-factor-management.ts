@@ -1,3 +1,4 @@
+import { revokeRememberedDevices } from '../remembered-devices/remembered-devices.ts';
 import { PasskeyRepository } from '../passkeys/passkey.repository.ts';
 import type { Config } from '../../config.ts';
 import type { AppDb } from '../../db/database.ts';
@@ -91,6 +92,8 @@ export async function disableTwoFactor(
   if (!result.ok) return result;
   await deps.twoFactor.delete(userId);
   await recordSecurityEvent(deps.db, { userId, type: 'two_factor_disabled', meta, detail: { method: result.method }, at: deps.clock.now() });
+  // A device remembered to skip the code must not outlive the code (NIST SP 800-63B §6.1.2.1: bindings end with the authenticator).
+  await revokeRememberedDevices(deps, userId, 'two_factor_disabled', meta);
   // Other devices signed in with the second factor lose it with this change: sign them out (OWASP ASVS 3.3.3).
   await destroyUserSessions(deps.db, userId, options.keepSessionId);
   return { ok: true, twoFactor: { enabled: false } };
@@ -120,6 +123,7 @@ export async function resetTwoFactorByOperator(
   const removed = totpRemoved || passkeysRemoved > 0;
   await recordSecurityEvent(deps.db, { userId, type: 'two_factor_reset_by_operator', meta: OPERATOR_META, detail: { removed: totpRemoved, passkeysRemoved }, at: deps.clock.now() });
   if (passkeysRemoved > 0) await recordSecurityEvent(deps.db, { userId, type: 'passkeys_removed_by_operator', meta: OPERATOR_META, detail: { count: passkeysRemoved }, at: deps.clock.now() });
+  await revokeRememberedDevices(deps, userId, 'two_factor_reset', OPERATOR_META);
   // Sessions that were signed in with the old factor end too (OWASP ASVS 3.3.3).
   const sessionsEnded = removed ? await destroyUserSessions(deps.db, userId) : 0;
   return { userId, username: storedName, removed, passkeysRemoved, sessionsEnded };
