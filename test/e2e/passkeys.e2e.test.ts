@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listSecurityEvents } from '../../src/modules/audit/security-events.ts';
 import { GOOD_PASSWORD } from '../http/app-harness.ts';
 import { expectAccessible } from './accessibility-check.ts';
+import { midStepClock } from './browser-steps.ts';
 import { freePort, SHOTS, startE2eServer, type E2eServer } from './e2e-server.ts';
+import { enrolUser, totpAt } from '../helpers/two-factor-fixtures.ts';
 
 interface VirtualCredential {
   credentialId: string;
@@ -29,10 +31,12 @@ describe('passkeys in a real browser (virtual authenticator)', () => {
   let page: Page;
   let cdp: CDPSession;
   let authenticatorId: string;
+  // A hand-moved clock 10 s into a TOTP step, so the remembered-device test can compute codes for known steps.
+  const clock = midStepClock();
 
   beforeAll(async () => {
     const port = await freePort();
-    server = await startE2eServer({ PORT: String(port), CREW_AUTH_RATE_LIMIT: '1000/minute' });
+    server = await startE2eServer({ PORT: String(port), CREW_AUTH_RATE_LIMIT: '1000/minute' }, clock);
     ({ app, baseUrl } = server);
     expect(baseUrl).toBe(`http://localhost:${port}`);
     context = await server.browser.newContext({ viewport: { width: 1000, height: 900 } });
@@ -133,5 +137,42 @@ describe('passkeys in a real browser (virtual authenticator)', () => {
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await page.getByText('That passkey was not accepted.').waitFor();
     expect(cspViolations).toEqual([]);
+  }, 300_000);
+
+  it('remember this device: off asks for the code again, on skips it, "Forget all devices" ends it', async () => {
+    const user = await enrolUser(app, clock, 'kofi');
+    const codeStep = async (remember: boolean) => {
+      await passwordStep(user.username);
+      clock.advanceSeconds(30); // a new TOTP step: each code is accepted once
+      await page.getByLabel('Code from your authenticator app').fill(totpAt(user, clock));
+      if (remember) await page.getByLabel('Remember this device for 30 days').check();
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.waitForURL(`${baseUrl}/`);
+    };
+    await page.goto(`${baseUrl}/login`);
+    await codeStep(false);
+    await signOut();
+    await passwordStep(user.username); // not remembered: the code step again
+    await expectAccessible(page, 'code step with "Remember this device"');
+    await page.getByRole('button', { name: 'Cancel sign-in' }).click();
+    await page.waitForURL(`${baseUrl}/login?notice=sign-in-cancelled`);
+
+    await codeStep(true);
+    const deviceCookie = (await context.cookies()).find((c) => c.name === 'crew_device');
+    expect(deviceCookie).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+    await signOut();
+    await page.getByLabel('Username').fill(user.username);
+    await page.getByLabel('Password').fill(GOOD_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${baseUrl}/`); // the password alone, on this device
+
+    await page.goto(`${baseUrl}/settings/security`);
+    await page.getByRole('heading', { name: 'Remembered devices' }).waitFor();
+    await expectAccessible(page, 'security settings with a remembered device');
+    await page.screenshot({ path: join(SHOTS, 'remembered-devices.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Forget all devices' }).click();
+    await page.waitForURL(`${baseUrl}/settings/security?notice=devices-forgotten`);
+    await signOut();
+    await passwordStep(user.username); // forgotten: the code step again
   }, 300_000);
 });
