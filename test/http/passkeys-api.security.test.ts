@@ -23,10 +23,11 @@ describe.each(TEST_DIALECTS)('passkeys API on %s', (kind) => {
   afterAll(() => t.close());
 
   /** Registers a user (signed in) and adds a passkey; returns the client and the credential. */
-  async function userWithPasskey(username: string): Promise<{ c: TestClient; credential: SoftCredential; userId: number; passkeyId: number }> {
+  async function userWithPasskey(username: string, alsoSignIn?: TestClient): Promise<{ c: TestClient; credential: SoftCredential; userId: number; passkeyId: number }> {
     const c = new TestClient(t.app);
     const registered = await c.json('POST', '/api/auth/register', { username, password: GOOD_PASSWORD });
     expect(registered.statusCode).toBe(201);
+    if (alsoSignIn) expect((await alsoSignIn.json('POST', '/api/auth/login', { username, password: GOOD_PASSWORD })).json().status).toBe('authenticated');
     const options = await c.json('POST', '/api/passkeys/registration/options', { password: GOOD_PASSWORD });
     expect(options.statusCode).toBe(200);
     const { credential, body } = authenticator.register(options.json());
@@ -52,7 +53,11 @@ describe.each(TEST_DIALECTS)('passkeys API on %s', (kind) => {
     const wrong = await c.json('POST', '/api/passkeys/registration/options', { password: 'not the password at all' });
     expect(wrong.statusCode).toBe(401);
 
-    const { c: owner, credential, passkeyId } = await userWithPasskey('grace');
+    // Threat: a session opened elsewhere with the password alone must not outlive the account's first second factor.
+    const elsewhere = new TestClient(t.app);
+    const { c: owner, credential, passkeyId } = await userWithPasskey('grace', elsewhere);
+    expect((await elsewhere.json('GET', '/api/me')).statusCode).toBe(401);
+    expect((await owner.json('GET', '/api/me')).statusCode).toBe(200);
     const renamed = await owner.request({ method: 'PATCH', url: `/api/passkeys/${passkeyId}`, payload: { name: 'Work laptop' } });
     expect(renamed.statusCode).toBe(204);
     const list = (await owner.json('GET', '/api/passkeys')).json();

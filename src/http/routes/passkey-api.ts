@@ -10,6 +10,7 @@ import { confirmPassword } from '../../modules/passkeys/confirm-password.ts';
 import { MAX_PASSKEY_NAME_LENGTH } from '../../modules/passkeys/passkey.repository.ts';
 import { bindingOf } from '../../modules/passkeys/passkey.service.ts';
 import { rememberThisDevice } from '../remembered-device-cookie.ts';
+import { renewSessionsAfterEnablingTwoFactor } from '../session-renewal.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { clearSessionCookie, cookieIsSecure, setSessionCookie } from '../plugins/session-cookie.ts';
 import { ERROR_RESPONSES, MAX_PASSWORD_INPUT_LENGTH, PublicUser } from '../schemas.ts';
@@ -99,10 +100,14 @@ export const passkeyManagementApiRoutes: FastifyPluginAsyncTypebox = async (app)
     config: authRateLimit(),
     schema: { body: RegistrationBody, response: { 201: PasskeyView, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
-    const { user, session } = request.auth!;
+    const { user, session, twoFactor } = request.auth!;
     const { name, ...credential } = request.body;
+    const firstSecondFactor = !twoFactor.enabled && !(await passkeys.repository.hasAny(user.id));
     const passkey = await passkeys.completeRegistration(user, session.id, credential as RegistrationResponseJSON, name, request.meta);
     if (!passkey) throw new AppError('passkey_not_added');
+    // The first second factor of the account, as when TOTP is turned on: a new token for this session, and sessions
+    // opened with the password alone are signed out (OWASP ASVS 3.2.1, 3.3.3).
+    if (firstSecondFactor) await renewSessionsAfterEnablingTwoFactor(request, reply);
     const view = (await passkeys.list(user.id)).find((p) => p.id === passkey.id)!;
     return reply.code(201).send(view);
   });
