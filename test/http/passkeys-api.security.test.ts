@@ -159,6 +159,27 @@ describe.each(TEST_DIALECTS)('passkeys API on %s', (kind) => {
     expect((await b.json('POST', '/api/auth/passkey', authenticator.assert(credential, challenge))).statusCode).toBe(401);
   });
 
+  it('the settings page lists passkeys and renames/removes them with plain forms (CSRF-checked, owner only)', async () => {
+    const { c, passkeyId } = await userWithPasskey('hopper');
+    const { res, csrf } = await c.page('/settings/security');
+    expect(res.body).toContain('Add a passkey');
+    expect(res.body).toContain('<h3 class="passkey-name">Laptop</h3>');
+    expect(res.body).toContain('<script src="/static/simplewebauthn-browser.js" defer></script>');
+    const forged = await c.form(`/settings/security/passkeys/${passkeyId}/rename`, { _csrf: 'x'.repeat(43), name: 'Evil' });
+    expect(forged.statusCode).toBe(403);
+    const renamed = await c.form(`/settings/security/passkeys/${passkeyId}/rename`, { _csrf: csrf, name: '  Desk <key>  ' });
+    expect(renamed.headers.location).toBe('/settings/security?notice=passkey-renamed');
+    const after = await c.page('/settings/security?notice=passkey-renamed');
+    expect(after.res.body).toContain('Desk &lt;key&gt;'); // escaped, trimmed
+    const stranger = new TestClient(t.app);
+    await stranger.json('POST', '/api/auth/register', { username: 'mallory', password: GOOD_PASSWORD });
+    const strangerCsrf = (await stranger.page('/settings/security')).csrf;
+    expect((await stranger.form(`/settings/security/passkeys/${passkeyId}/remove`, { _csrf: strangerCsrf })).statusCode).toBe(404);
+    const removed = await c.form(`/settings/security/passkeys/${passkeyId}/remove`, { _csrf: after.csrf });
+    expect(removed.headers.location).toBe('/settings/security?notice=passkey-removed');
+    expect((await c.json('GET', '/api/passkeys')).json().passkeys).toEqual([]);
+  });
+
   it('a registration answered for another origin is refused', async () => {
     const c = new TestClient(t.app);
     await c.json('POST', '/api/auth/register', { username: 'sophie', password: GOOD_PASSWORD });
