@@ -90,6 +90,27 @@ describe.each(TEST_DIALECTS)('passkeys API on %s', (kind) => {
     expect((await b2.json('POST', '/api/auth/passkey', authenticator.assert(credential, challenge))).statusCode).toBe(401);
   });
 
+  it('threat: the same assertion sent 10 times in parallel signs in exactly once (challenge consumed by compare-and-swap)', async () => {
+    const { credential } = await userWithPasskey('dorothy');
+    const { b, challenge } = await passwordlessOptions();
+    const assertion = authenticator.assert(credential, challenge);
+    const cookie = [...b.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => t.app.inject({ method: 'POST', url: '/api/auth/passkey', payload: assertion as object, headers: { 'content-type': 'application/json', cookie } })),
+    );
+    expect(results.map((r) => r.statusCode).sort()).toEqual([200, ...Array.from({ length: 9 }, () => 401)]);
+  });
+
+  it('threat: two assertions carrying one counter value, on two challenges, race: exactly one wins (counter compare-and-swap)', async () => {
+    const { credential } = await userWithPasskey('joan');
+    const first = await passwordlessOptions();
+    const second = await passwordlessOptions();
+    const a = authenticator.assert(credential, first.challenge, { signCount: 7 });
+    const b = authenticator.assert(credential, second.challenge, { signCount: 7 });
+    const results = await Promise.all([first.b.json('POST', '/api/auth/passkey', a), second.b.json('POST', '/api/auth/passkey', b)]);
+    expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401]);
+  });
+
   it('threat: a challenge older than 5 minutes is refused', async () => {
     const { credential, userId } = await userWithPasskey('katherine');
     const { b, challenge } = await passwordlessOptions();
