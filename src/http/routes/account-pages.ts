@@ -156,7 +156,9 @@ export async function renderSecurityPage(
 export const homePageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', { schema: { querystring: NoticeQuery } }, async (request, reply) => {
     const status = request.auth!.twoFactor;
-    return reply.page('home', { title: 'Home', status, notice: noticeFor(request.query), lowBackupCodes: fewBackupCodesLeft(status) });
+    // Without TOTP, a passkey may still be the account's second factor (read only then).
+    const passkeyProtected = !status.enabled && (await app.services.passkeys.repository.hasAny(request.auth!.user.id));
+    return reply.page('home', { title: 'Home', status, passkeyProtected, notice: noticeFor(request.query), lowBackupCodes: fewBackupCodesLeft(status) });
   });
 };
 
