@@ -2,7 +2,9 @@
 // (WebAuthn.addVirtualAuthenticator: CTAP2, internal transport, resident keys, user verification): add a passkey on
 // /settings/security; sign out and sign in with it alone; sign in with password + passkey as the second factor; a cloned
 // authenticator (the same key with a lower signature counter) refused and logged; remove the passkey and it no longer
-// works. The app listens on http://localhost:<port> (WebAuthn refuses IP addresses), CREW_ORIGIN defaults from PORT.
+// works; remember this device on and off. On SQLite, and on PostgreSQL when CREW_TEST_PG_URL is set. The app listens on
+// http://localhost:<port> (WebAuthn refuses IP addresses); CREW_ORIGIN defaults from PORT.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
@@ -12,6 +14,7 @@ import { GOOD_PASSWORD } from '../http/app-harness.ts';
 import { expectAccessible } from './accessibility-check.ts';
 import { midStepClock } from './browser-steps.ts';
 import { freePort, SHOTS, startE2eServer, type E2eServer } from './e2e-server.ts';
+import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 import { enrolUser, totpAt } from '../helpers/two-factor-fixtures.ts';
 
 interface VirtualCredential {
@@ -23,7 +26,7 @@ interface VirtualCredential {
   signCount: number;
 }
 
-describe('passkeys in a real browser (virtual authenticator)', () => {
+describe.each(TEST_DIALECTS)('passkeys in a real browser (virtual authenticator) on %s', (kind) => {
   let server: E2eServer;
   let app: FastifyInstance;
   let baseUrl: string;
@@ -31,12 +34,19 @@ describe('passkeys in a real browser (virtual authenticator)', () => {
   let page: Page;
   let cdp: CDPSession;
   let authenticatorId: string;
+  let database: TestDatabase | undefined;
   // A hand-moved clock 10 s into a TOTP step, so the remembered-device test can compute codes for known steps.
   const clock = midStepClock();
 
   beforeAll(async () => {
     const port = await freePort();
-    server = await startE2eServer({ PORT: String(port), CREW_AUTH_RATE_LIMIT: '1000/minute' }, clock);
+    const env: Record<string, string> = { PORT: String(port), CREW_AUTH_RATE_LIMIT: '1000/minute' };
+    if (kind === 'postgres') {
+      // The same browser steps against a fresh PostgreSQL database (every guarantee is enforced in the database).
+      database = await createTestDatabase('postgres');
+      Object.assign(env, { DATABASE_URL: database.url, CREW_ENCRYPTION_KEY: randomBytes(32).toString('base64') });
+    }
+    server = await startE2eServer(env, clock);
     ({ app, baseUrl } = server);
     expect(baseUrl).toBe(`http://localhost:${port}`);
     context = await server.browser.newContext({ viewport: { width: 1000, height: 900 } });
@@ -48,7 +58,10 @@ describe('passkeys in a real browser (virtual authenticator)', () => {
     }));
   }, 300_000); // Chromium starts slowly on a busy machine
 
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    await database?.cleanup();
+  });
 
   async function credentials(): Promise<VirtualCredential[]> {
     return ((await cdp.send('WebAuthn.getCredentials', { authenticatorId })) as { credentials: VirtualCredential[] }).credentials;
@@ -94,12 +107,12 @@ describe('passkeys in a real browser (virtual authenticator)', () => {
     const [stored] = await credentials();
     expect(stored).toMatchObject({ rpId: 'localhost', isResidentCredential: true });
     await expectAccessible(page, 'security settings with a passkey');
-    await page.screenshot({ path: join(SHOTS, 'passkey-settings.png'), fullPage: true });
+    if (kind === 'sqlite') await page.screenshot({ path: join(SHOTS, 'passkey-settings.png'), fullPage: true });
 
     // Signed out, the passkey alone signs in (discoverable credential + user verification: both factors).
     await signOut();
     await expectAccessible(page, 'sign-in page with the passkey button');
-    await page.screenshot({ path: join(SHOTS, 'passkey-sign-in.png') });
+    if (kind === 'sqlite') await page.screenshot({ path: join(SHOTS, 'passkey-sign-in.png') });
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await page.waitForURL(`${baseUrl}/`);
     await page.getByText('Signed in as').waitFor();
@@ -169,7 +182,7 @@ describe('passkeys in a real browser (virtual authenticator)', () => {
     await page.goto(`${baseUrl}/settings/security`);
     await page.getByRole('heading', { name: 'Remembered devices' }).waitFor();
     await expectAccessible(page, 'security settings with a remembered device');
-    await page.screenshot({ path: join(SHOTS, 'remembered-devices.png'), fullPage: true });
+    if (kind === 'sqlite') await page.screenshot({ path: join(SHOTS, 'remembered-devices.png'), fullPage: true });
     await page.getByRole('button', { name: 'Forget all devices' }).click();
     await page.waitForURL(`${baseUrl}/settings/security?notice=devices-forgotten`);
     await signOut();
