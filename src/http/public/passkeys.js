@@ -93,7 +93,7 @@
           return say(status, ceremonyText(error));
         }
         const [done, data] = await post('/api/passkeys/registration', Object.assign(credential, name.trim() ? { name: name.trim() } : {}));
-        if (done === 201) {
+        if (done === 200) {
           window.location.assign('/settings/security?notice=passkey-added');
           return;
         }

@@ -80,7 +80,7 @@ const SignedIn = Type.Object({ status: Type.Literal('authenticated'), user: Publ
 
 /**
  * Managing one's passkeys: POST /api/passkeys/registration/options `{password}` (re-authentication) → WebAuthn creation
- * options; POST /api/passkeys/registration (the credential + `name`) → 201 the passkey; GET /api/passkeys; PATCH and
+ * options; POST /api/passkeys/registration (the credential + `name`) → 200 the passkey; GET /api/passkeys; PATCH and
  * DELETE /api/passkeys/:id. Register inside requireSession({ allowWithoutTwoFactor: true }): adding a passkey is how a
  * user whom CREW_REQUIRE_2FA covers may enrol.
  */
@@ -98,7 +98,7 @@ export const passkeyManagementApiRoutes: FastifyPluginAsyncTypebox = async (app)
 
   app.post('/passkeys/registration', {
     config: authRateLimit(),
-    schema: { body: RegistrationBody, response: { 201: PasskeyView, ...ERROR_RESPONSES } },
+    schema: { body: RegistrationBody, response: { 200: PasskeyView, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const { user, session, twoFactor } = request.auth!;
     const { name, ...credential } = request.body;
@@ -109,7 +109,7 @@ export const passkeyManagementApiRoutes: FastifyPluginAsyncTypebox = async (app)
     // opened with the password alone are signed out (OWASP ASVS 3.2.1, 3.3.3).
     if (firstSecondFactor) await renewSessionsAfterEnablingTwoFactor(request, reply);
     const view = (await passkeys.list(user.id)).find((p) => p.id === passkey.id)!;
-    return reply.code(201).send(view);
+    return view; // 200, as the contract says
   });
 
   app.get('/passkeys', { schema: { response: { 200: Type.Object({ passkeys: Type.Array(PasskeyView) }), ...ERROR_RESPONSES } } }, async (request) => ({
