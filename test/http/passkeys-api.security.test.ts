@@ -163,10 +163,13 @@ describe.each(TEST_DIALECTS)('passkeys API on %s', (kind) => {
     expect(foreign.json().error.code).toBe('passkey_refused');
     options = (await c.json('POST', '/api/auth/login/two-factor/passkey/options')).json();
     // No user verification needed here: the password was the other factor (NIST SP 800-63B §5.1.8 with a memorized secret).
-    const ok = await c.json('POST', '/api/auth/login/two-factor/passkey', authenticator.assert(own, options.challenge, { uv: false }));
+    const ok = await c.json('POST', '/api/auth/login/two-factor/passkey', { ...authenticator.assert(own, options.challenge, { uv: false }), rememberDevice: true });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toEqual({ status: 'authenticated', user: { id: expect.any(Number), username: 'mary' } });
     expect((await c.json('GET', '/api/me')).statusCode).toBe(200);
+    // "Remember this device" works after a passkey too: the password alone signs in on this client next time.
+    await c.json('POST', '/api/auth/logout');
+    expect((await c.json('POST', '/api/auth/login', { username: 'mary', password: GOOD_PASSWORD })).json().status).toBe('authenticated');
   });
 
   it('a removed passkey no longer signs in; another user cannot remove it', async () => {
