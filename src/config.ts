@@ -42,6 +42,10 @@ export interface Config {
   logLevel: string;
   /** LOG_FORMAT: `auto` (readable lines on a terminal, JSON otherwise), `json` or `pretty`. */
   logFormat: 'auto' | 'json' | 'pretty';
+  /** WebAuthn relying-party id (CREW_RP_ID): a registrable domain or `localhost`, never an IP address. */
+  rpId: string;
+  /** The one origin passkey ceremonies must come from (CREW_ORIGIN), e.g. `https://crew.example.org`. */
+  origin: string;
 }
 
 /** TRUST_PROXY parsed: `false`, a number of proxy hops in front of the app, or the proxies' addresses/CIDRs. */
@@ -181,6 +185,45 @@ function integer(variable: string, value: string, min: number, max: number): num
   return n;
 }
 
+/** Whether a host is an IPv4 or IPv6 address literal (WebAuthn refuses those as RP ids). */
+function isIpAddress(host: string): boolean {
+  return isIP(host.replace(/^\[|\]$/g, '')) !== 0;
+}
+
+/**
+ * CREW_RP_ID and CREW_ORIGIN, defaulting from HOST and PORT. WebAuthn Level 3 §5.1.3 / §13.4.9: the RP id must be a
+ * registrable domain suffix of the origin's host (or equal to it), and an IP address is not a valid domain, so a server
+ * listening on 127.0.0.1 uses `localhost` (browsers treat http://localhost as a secure context). Refused at start-up:
+ * an IP as RP id, an origin whose host is not the RP id or below it, and plain http anywhere but localhost.
+ * @example parseWebAuthnConfig({ host: '127.0.0.1', port: 3000 }) // { rpId: 'localhost', origin: 'http://localhost:3000' }
+ */
+export function parseWebAuthnConfig(input: { host: string; port: number; rpId?: string | undefined; origin?: string | undefined }): { rpId: string; origin: string } {
+  const listenHost = input.host.trim().toLowerCase();
+  const hostIsName = listenHost !== '' && !isIpAddress(listenHost) && listenHost !== '0.0.0.0' && listenHost !== '::';
+  const rpId = (input.rpId?.trim() || (hostIsName ? listenHost : 'localhost')).toLowerCase();
+  if (isIpAddress(rpId)) {
+    throw new ConfigError('CREW_RP_ID', `"${rpId}" is an IP address, which WebAuthn does not accept as a relying-party id; use a domain name such as crew.example.org (or localhost)`);
+  }
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(rpId)) {
+    throw new ConfigError('CREW_RP_ID', `"${rpId}" is not a domain name (no scheme, port or path: e.g. crew.example.org)`);
+  }
+  const originText = input.origin?.trim() || `http://${rpId}${input.port === 80 ? '' : `:${input.port}`}`;
+  let url: URL;
+  try {
+    url = new URL(originText);
+  } catch {
+    throw new ConfigError('CREW_ORIGIN', `"${originText}" is not a URL such as https://crew.example.org`);
+  }
+  if (url.origin !== originText.replace(/\/$/, '')) throw new ConfigError('CREW_ORIGIN', `"${originText}" must be an origin only (scheme, host and port; no path): ${url.origin}`);
+  if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) {
+    throw new ConfigError('CREW_ORIGIN', `host "${url.hostname}" is not CREW_RP_ID "${rpId}" or a subdomain of it (WebAuthn §5.1.3)`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && url.hostname === 'localhost')) {
+    throw new ConfigError('CREW_ORIGIN', `"${originText}" must use https (browsers allow passkeys over plain http only on localhost)`);
+  }
+  return { rpId, origin: url.origin };
+}
+
 /** Reads a .env file with Node's own parser (`util.parseEnv`: quotes, comments, `export`); {} when there is none. */
 export function readDotEnv(path: string): Record<string, string> {
   if (!existsSync(path)) return {};
@@ -221,10 +264,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const issuer = get('CREW_ISSUER', 'Production Crew');
   if (issuer.includes(':')) throw new ConfigError('CREW_ISSUER', 'must not contain ":" (authenticator apps use it to separate issuer and account)');
   if (issuer.length > 64) throw new ConfigError('CREW_ISSUER', 'is longer than 64 characters');
+  const port = integer('PORT', get('PORT', '3000'), 0, 65535);
+  const host = get('HOST', '127.0.0.1');
   const config: Config = {
     database,
-    port: integer('PORT', get('PORT', '3000'), 0, 65535),
-    host: get('HOST', '127.0.0.1'),
+    port,
+    host,
     encryptionKeys: keys,
     issuer,
     require2fa: oneOf('CREW_REQUIRE_2FA', get('CREW_REQUIRE_2FA', 'off'), ['off', 'admins', 'all'] as const),
@@ -238,6 +283,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     migrationsDir: merged.CREW_MIGRATIONS_DIR ? resolve(cwd, merged.CREW_MIGRATIONS_DIR) : null,
     logFormat: oneOf('LOG_FORMAT', get('LOG_FORMAT', 'auto'), ['auto', 'json', 'pretty'] as const),
     logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL', 'info'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    ...parseWebAuthnConfig({ host, port, rpId: merged.CREW_RP_ID, origin: merged.CREW_ORIGIN }),
   };
   return Object.freeze(config);
 }

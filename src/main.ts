@@ -85,6 +85,8 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '127.0.0.1' || host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${port}`;
+  // WebAuthn accepts no IP address as relying-party id: say which name passkeys are bound to, and where they work.
+  print(`Passkeys work at ${config.origin} (relying party ${config.rpId}; set CREW_RP_ID and CREW_ORIGIN to change)`);
   print(`Production Crew is listening on ${url}`);
 
   const running = app;

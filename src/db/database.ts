@@ -72,6 +72,47 @@ export interface PasswordThrottleTable {
   updated_at_ms: number;
 }
 
+/** A user's passkey (WebAuthn credential record, migration 0009); ids and keys base64url. */
+export interface PasskeysTable {
+  id: Generated<number>;
+  user_id: number;
+  credential_id: string;
+  public_key: string;
+  /** WebAuthn §6.1.1 signature counter: advanced by compare-and-swap on every use. */
+  sign_count: number;
+  /** JSON array of AuthenticatorTransport strings, or null. */
+  transports: string | null;
+  aaguid: string | null;
+  backed_up: ColumnType<number, number | undefined, number>;
+  name: string;
+  created_at_ms: number;
+  last_used_at_ms: number | null;
+}
+
+/** An issued WebAuthn challenge, deleted when consumed (single use) and refused after expires_at_ms. */
+export interface WebauthnChallengesTable {
+  challenge: string;
+  /** 'registration' | 'sign_in' | 'second_factor'. */
+  purpose: string;
+  /** SHA-256 (hex) of the session or ceremony cookie token it was issued to. */
+  binding: string;
+  user_id: number | null;
+  expires_at_ms: number;
+}
+
+/** A device whose user ticked "Remember this device for 30 days" (migration 0010); keyed by the SHA-256 of its cookie. */
+export interface RememberedDevicesTable {
+  id: Generated<number>;
+  /** SHA-256 (hex) of the device cookie's token, never the token. */
+  token_hash: string;
+  user_id: number;
+  created_at_ms: number;
+  last_used_at_ms: number;
+  expires_at_ms: number;
+  user_agent: string | null;
+  ip: string | null;
+}
+
 /** The runner's bookkeeping of applied migrations. */
 export interface CrewMigrationsTable {
   id: string;
@@ -89,6 +130,9 @@ export interface Database {
   sessions: SessionsTable;
   security_events: SecurityEventsTable;
   password_throttle: PasswordThrottleTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
+  remembered_devices: RememberedDevicesTable;
   crew_migrations: CrewMigrationsTable;
 }
 

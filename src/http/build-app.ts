@@ -20,6 +20,8 @@ import { accountSecurityPageRoutes } from './routes/account-security-pages.ts';
 import { authApiRoutes } from './routes/auth-api.ts';
 import { authPageRoutes } from './routes/auth-pages.ts';
 import { homePageRoutes, securityPageRoutes } from './routes/account-pages.ts';
+import { passkeyPageRoutes, rememberedDevicePageRoutes } from './routes/passkey-pages.ts';
+import { passkeyManagementApiRoutes, passkeySecondFactorApiRoutes, passkeySignInApiRoutes, rememberedDeviceApiRoutes } from './routes/passkey-api.ts';
 import { twoFactorSignInApiRoutes } from './routes/sign-in-api.ts';
 import { twoFactorSignInPageRoutes } from './routes/sign-in-pages.ts';
 import { twoFactorManagementApiRoutes } from './routes/two-factor-manage-api.ts';
@@ -85,14 +87,18 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
         reply.header('cache-control', 'no-store');
       });
       await api.register(authApiRoutes); // public: register, login, logout
+      await api.register(passkeySignInApiRoutes); // public: /auth/passkey/options, /auth/passkey (passwordless)
       await api.register(async (signedIn) => {
         signedIn.addHook('onRequest', requireSession({ allowWithoutTwoFactor: true }));
         await signedIn.register(accountApiRoutes); // /me, /2fa/status, /2fa/setup, /2fa/enable
+        await signedIn.register(passkeyManagementApiRoutes); // /passkeys… (adding one is a way to enrol)
+        await signedIn.register(rememberedDeviceApiRoutes); // /remembered-devices
       });
       // The second sign-in step: only a pending two-factor session gets in; it grants nothing else (NIST SP 800-63B §4.2: AAL2 needs both factors).
       await api.register(async (pending) => {
         pending.addHook('onRequest', requireSession({ state: 'pending_two_factor' }));
         await pending.register(twoFactorSignInApiRoutes); // /auth/login/two-factor
+        await pending.register(passkeySecondFactorApiRoutes); // /auth/login/two-factor/passkey…
       });
       await api.register(async (full) => {
         full.addHook('onRequest', requireSession());
@@ -121,6 +127,8 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     await pages.register(async (enrol) => {
       enrol.addHook('onRequest', requireSession({ allowWithoutTwoFactor: true }));
       await enrol.register(securityPageRoutes); // /settings/security and the enrolment flow
+      await enrol.register(passkeyPageRoutes); // rename / remove a passkey (forms on /settings/security)
+      await enrol.register(rememberedDevicePageRoutes); // forget one or all remembered devices
     });
   });
 

@@ -1,5 +1,6 @@
 import type { AppDeps } from '../deps.ts';
 import { deriveSessionIdKey } from '../modules/sessions/session-listing.ts';
+import { PasskeyService } from '../modules/passkeys/passkey.service.ts';
 import { SessionService } from '../modules/sessions/session.service.ts';
 import { EnrollmentService } from '../modules/two-factor/enrollment.service.ts';
 import { TwoFactorRepository } from '../modules/two-factor/two-factor.repository.ts';
@@ -14,6 +15,7 @@ export interface HttpServices {
   enrollment: EnrollmentService;
   /** HMAC key of the public session ids in GET /api/sessions (never the token or its hash). */
   sessionIdKey: Buffer;
+  passkeys: PasskeyService;
 }
 
 /** Builds the services for one app instance (no singletons). */
@@ -25,5 +27,6 @@ export function createServices(deps: AppDeps): HttpServices {
     twoFactor,
     enrollment: new EnrollmentService({ ...deps, twoFactor }),
     sessionIdKey: deriveSessionIdKey(deps.csrfKey),
+    passkeys: new PasskeyService(deps),
   };
 }

@@ -9,6 +9,9 @@ export const APP_ERRORS = {
   not_authenticated: [401, 'Sign in first.'],
   // One answer for a wrong code and a reused one, TOTP or backup code alike, so it tells a guesser nothing more (issue 11).
   invalid_code: [401, 'That code is not valid. Each code works only once.'],
+  // One answer for every refused passkey (unknown, another user's, expired or reused challenge, bad signature, clone).
+  passkey_refused: [401, 'That passkey was not accepted. Try again, or sign in with your password.'],
+  passkey_not_added: [400, 'The passkey was not added (the request expired or the authenticator did not answer); try again.'],
   two_factor_pending_expired: [401, 'The sign-in took too long or had too many wrong codes; sign in with your password again.'],
   forbidden: [403, 'You are not allowed to do that.'],
   csrf_invalid: [403, 'The form expired; reload the page and try again.'],

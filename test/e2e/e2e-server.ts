@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -27,6 +28,15 @@ export interface E2eServer {
   close(): Promise<void>;
 }
 
+/** A TCP port that was free a moment ago on localhost (for a server whose origin must be known before it starts). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
 /** Launches Debian's headless Chromium (never a downloaded browser). */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package "chromium"`);
@@ -44,7 +54,8 @@ export async function startE2eServer(env: Record<string, string> = {}, clock?: C
   const app = await buildApp(createDeps(config, open, { logger: false, ...(clock ? { clock } : {}) }));
   // 'localhost' makes Fastify listen on every loopback address the name resolves to (127.0.0.1 and/or ::1), so the
   // browser reaches http://localhost:<port> whichever it tries first.
-  await app.listen({ port: 0, host: 'localhost' });
+  // PORT, when given, is where the test needs the app (CREW_ORIGIN defaults from it, and WebAuthn checks the origin).
+  await app.listen({ port: env.PORT ? config.port : 0, host: 'localhost' });
   const address = app.server.address();
   const baseUrl = `http://localhost:${typeof address === 'object' && address ? address.port : 0}`;
   const browser = await launchChromium();

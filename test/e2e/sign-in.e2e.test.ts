@@ -36,7 +36,7 @@ describe('two-step sign-in in a real browser', () => {
     await page.goto(`${baseUrl}/login`);
     await page.getByLabel('Username').fill(user.username);
     await page.getByLabel('Password').fill(GOOD_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${baseUrl}/login/two-factor`);
     await page.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
   }

@@ -13,7 +13,10 @@ import { GOOD_PASSWORD, TestClient, createTestApp, csrfOf, type TestApp } from '
 import { FIXED_START, enrolUser, startSignIn, totpAt, readTwoFactorRow, type EnrolledUser } from '../helpers/two-factor-fixtures.ts';
 
 /** Routes a pending sign-in may use: the code step, logout, and pages/endpoints that need no session at all. */
-const SECOND_STEP = ['GET /login/two-factor', 'HEAD /login/two-factor', 'POST /login/two-factor', 'POST /api/auth/login/two-factor'];
+const SECOND_STEP = [
+  'GET /login/two-factor', 'HEAD /login/two-factor', 'POST /login/two-factor', 'POST /api/auth/login/two-factor',
+  'POST /api/auth/login/two-factor/passkey/options', 'POST /api/auth/login/two-factor/passkey',
+];
 const LOGOUT = ['POST /logout', 'POST /api/auth/logout'];
 const PUBLIC = [
   'GET /healthz', 'HEAD /healthz',
@@ -21,6 +24,9 @@ const PUBLIC = [
   'GET /static/favicon.svg', 'HEAD /static/favicon.svg', 'GET /favicon.ico', 'HEAD /favicon.ico',
   'GET /login', 'HEAD /login', 'POST /login', 'GET /register', 'HEAD /register', 'POST /register',
   'POST /api/auth/login', 'POST /api/auth/register',
+  // Passkeys: the browser library and our script, and the passwordless sign-in (a passkey with UV is both factors).
+  'GET /static/simplewebauthn-browser.js', 'HEAD /static/simplewebauthn-browser.js', 'GET /static/passkeys.js', 'HEAD /static/passkeys.js',
+  'POST /api/auth/passkey/options', 'POST /api/auth/passkey',
 ];
 const ALLOWED = new Set([...SECOND_STEP, ...LOGOUT, ...PUBLIC]);
 
@@ -60,8 +66,8 @@ describe.each(TEST_DIALECTS)('a pending two-factor sign-in grants nothing else, 
     for (const route of [...routes].sort()) {
       if (ALLOWED.has(route)) continue;
       const [method, pattern] = route.split(' ') as [string, string];
-      // `:id` (a session's public id): a well-formed one, so only the gate can refuse.
-      const url = pattern.replace(/:id\b/, '0'.repeat(32));
+      // `:id`: a session's public id is 32 hex characters; a passkey's or a device's a number. Well-formed, so only the gate can refuse.
+      const url = pattern.replace(/:id\b/, pattern.includes('/sessions/') ? '0'.repeat(32) : '1');
       expect(url, `${route} has a parameter; teach this walk to fill it`).not.toMatch(/[:*]/);
       const isApi = url.startsWith('/api/');
       const res = await c.request({

@@ -49,7 +49,7 @@ describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', { timeout: SPAWN_TEST_T
     await runCrew(['migrate'], { env: env(test), cwd: test.dir });
     const dependent = await runCrew(['migrate', 'users', '--rollback'], { env: env(test), cwd: test.dir });
     expect(dependent.code).toBe(1);
-    expect(dependent.stderr).toContain('2fa, sessions, security_events, adopt_flask_users depend on it');
+    expect(dependent.stderr).toMatch(/2fa, sessions, security_events, .*depend on it/);
     expect(dependent.stderr).not.toContain('--yes');
     const refused = await runCrew(['migrate', 'sessions', '--rollback'], { env: env(test), cwd: test.dir });
     expect(refused.code).toBe(1);

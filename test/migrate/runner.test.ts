@@ -155,7 +155,7 @@ export async function down() {}
 
   it('rolls back a migration after a backup, refusing while later migrations depend on it', async () => {
     await runner().migrate();
-    await expect(runner().rollback('users')).rejects.toThrow(/2fa, sessions, security_events, adopt_flask_users depend on it/);
+    await expect(runner().rollback('users')).rejects.toThrow(/2fa, sessions, security_events, adopt_flask_users.* depend on it/);
     await expect(runner().rollback('2fa')).rejects.toThrow(/2fa_replay_and_lockout, encrypt_legacy_secrets, adopt_flask_users depend on it/);
     const report = await runner().rollback('2fa_replay_and_lockout');
     expect(report.ok).toBe(true);
@@ -172,8 +172,9 @@ export async function down() {}
     writeFileSync(join(dir, '0900_broken.ts'), 'export const expects = {};\nthis is not javascript\n');
     const report = await runner().migrate();
     expect(report.ok).toBe(false);
-    expect(report.results.at(-1)).toMatchObject({ name: 'broken', status: 'failed' });
-    expect(report.results.at(-1)?.error).toMatch(/0900_broken failed to import/);
+    const failed = report.results.find((r) => r.status === 'failed');
+    expect(failed).toMatchObject({ name: 'broken', status: 'failed' });
+    expect(failed?.error).toMatch(/0900_broken failed to import/);
   });
 
   it('refuses a damaged bookkeeping table and changes nothing', async () => {

@@ -44,7 +44,7 @@ export const twoFactorResetCommand: CliCommand = {
     return ctx.withDatabase(async (open) => {
       // Also signs out the user's sessions, which were signed in with the old factor.
       const r = await resetTwoFactorByOperator({ db: open.db, clock: systemClock, twoFactor: new TwoFactorRepository(open.db) }, username!);
-      ctx.out.line(r.removed ? `✓ Two-factor authentication removed for ${r.username}; ${r.sessionsEnded} session(s) signed out. They can sign in with the password and enrol again` : `${r.username} had no two-factor set-up; nothing changed`);
+      ctx.out.line(r.removed ? `✓ Two-factor authentication removed for ${r.username}; ${r.sessionsEnded} session(s) signed out${r.passkeysRemoved ? `, ${r.passkeysRemoved} passkey(s) removed` : ''}. They can sign in with the password and enrol again` : `${r.username} had no two-factor set-up; nothing changed`);
       ctx.out.result(r);
       return 0;
     });

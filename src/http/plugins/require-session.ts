@@ -1,4 +1,4 @@
-import type { onRequestHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../../config.ts';
 import { AppError } from '../../lib/app-error.ts';
 import { coveredByRequire2fa } from '../../modules/two-factor/require-two-factor.ts';
@@ -20,6 +20,15 @@ export function mustEnrol(config: Pick<Config, 'require2fa'>, auth: Pick<Request
 }
 
 /**
+ * {@link mustEnrol}, counting a passkey as the second factor too (CREW_REQUIRE_2FA is satisfied by either). The passkeys
+ * table is read only for users the policy would hold back, so everyone else pays nothing.
+ */
+export async function mustEnrolYet(request: FastifyRequest, auth: Pick<RequestAuth, 'user' | 'twoFactor'>): Promise<boolean> {
+  if (!mustEnrol(request.server.deps.config, auth)) return false;
+  return !(await request.server.services.passkeys.repository.hasAny(auth.user.id));
+}
+
+/**
  * An onRequest hook for an encapsulated plugin context: every route registered in that context needs a session in
  * `state`. Missing → 401 (pages: redirect to /login); a pending two-factor session grants nothing else; users whom
  * CREW_REQUIRE_2FA covers get 403 two_factor_required (pages: redirect to /settings/security) until they enrol.
@@ -36,7 +45,7 @@ export function requireSession(options: RequireSessionOptions = {}): onRequestHo
       }
       throw new AppError(wanted === 'pending_two_factor' ? 'two_factor_pending_expired' : 'not_authenticated');
     }
-    if (wanted === 'authenticated' && !options.allowWithoutTwoFactor && mustEnrol(request.server.deps.config, auth)) {
+    if (wanted === 'authenticated' && !options.allowWithoutTwoFactor && (await mustEnrolYet(request, auth))) {
       if (!isApi(request)) return reply.redirect('/settings/security', 303);
       throw new AppError('two_factor_required');
     }

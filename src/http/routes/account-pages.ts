@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
+import { listRememberedDevices } from '../../modules/remembered-devices/remembered-devices.ts';
 import { listSecurityEvents, type SecurityEvent, type SecurityEventType } from '../../modules/audit/security-events.ts';
 import { PENDING_SETUP_LIFETIME_MS } from '../../modules/two-factor/enrollment.service.ts';
 import { statusOf, type TwoFactorStatus } from '../../modules/two-factor/two-factor-status.ts';
@@ -10,8 +11,8 @@ import { failedAttemptsBeforeLastSignIn } from '../../modules/account/failed-att
 import { reauthenticate } from '../../modules/account/reauthenticate.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { setRetryAfter } from '../plugins/error-handler.ts';
-import { mustEnrol } from '../plugins/require-session.ts';
-import { Field, MAX_PASSWORD_INPUT_LENGTH, NoticeQuery, OneTimeCodeForm } from '../schemas.ts';
+import { mustEnrolYet } from '../plugins/require-session.ts';
+import { CsrfForm, Field, MAX_PASSWORD_INPUT_LENGTH, NoticeQuery, OneTimeCodeForm } from '../schemas.ts';
 import { Type } from '@sinclair/typebox';
 
 /** The set-up form: the password (re-authentication) and the CSRF token. */
@@ -38,6 +39,11 @@ const NOTICES: Record<string, string> = {
   'password-changed': 'Your password is changed. Every other signed-in session was signed out.',
   'session-ended': 'That session has ended; it is signed out.',
   'other-sessions-ended': 'Every other session has ended; they are signed out.',
+  'passkey-added': 'Passkey added. You can now sign in with it, or use it after your password instead of a code.',
+  'passkey-renamed': 'Passkey renamed.',
+  'passkey-removed': 'Passkey removed. It no longer signs in to this account.',
+  'device-forgotten': 'Device forgotten. It will ask for your second factor again.',
+  'devices-forgotten': 'All remembered devices forgotten. Each will ask for your second factor again.',
 };
 
 /** The notice text for a `?notice=` value, or null. */
@@ -66,6 +72,17 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   two_factor_reset_by_operator: 'Two-factor authentication reset by an operator',
   backup_codes_regenerated: 'New backup codes generated',
   sign_out: 'Signed out',
+  passkey_added: 'Passkey added',
+  passkey_renamed: 'Passkey renamed',
+  passkey_removed: 'Passkey removed',
+  sign_in_with_passkey: 'Signed in with a passkey',
+  passkey_sign_in_failed: 'Passkey sign-in refused',
+  passkey_clone_refused: 'Passkey refused: its signature counter went back (a possible clone)',
+  passkeys_removed_by_operator: 'Passkeys removed by an operator',
+  device_remembered: 'Device remembered for 30 days',
+  sign_in_remembered_device: 'Signed in on a remembered device',
+  remembered_device_revoked: 'Remembered device forgotten',
+  remembered_devices_revoked: 'All remembered devices forgotten',
 };
 
 /** One event as a sentence: its label plus the detail that matters (backup codes left, lockout length, which check). */
@@ -140,12 +157,15 @@ export async function renderSecurityPage(
   const app = request.server;
   const auth = request.auth!;
   // One fresh read of the row (not request.auth's summary): a re-render after a refused step-up must show its effects.
-  const [record, events, sessions] = await Promise.all([
+  const [record, events, sessions, passkeys, devices] = await Promise.all([
     app.services.twoFactor.findByUserId(auth.user.id),
     listSecurityEvents(app.deps.db, auth.user.id, SECURITY_EVENTS_SHOWN),
     listUserSessions(app.deps.db, app.services.sessionIdKey, auth.user.id, auth.session.id, app.deps.clock.now().getTime()),
+    app.services.passkeys.list(auth.user.id),
+    listRememberedDevices(app.deps, auth.user.id),
   ]);
   const nowMs = app.deps.clock.now().getTime();
+  const enrolFirst = await mustEnrolYet(request, auth);
   const status = statusOf(record, nowMs);
   const setupStartedAtMs = record && !record.enabled ? await app.services.twoFactor.pendingSetupStartedAtMs(auth.user.id) : null;
   return reply.page('security', {
@@ -154,12 +174,12 @@ export async function renderSecurityPage(
     setupInProgress: record !== null && !record.enabled,
     // "Continue the set-up" only while it can still be finished (PENDING_SETUP_LIFETIME_MS after the password).
     canContinueSetup: setupStartedAtMs !== null && nowMs - setupStartedAtMs < PENDING_SETUP_LIFETIME_MS,
-    mustEnrol: mustEnrol(app.deps.config, auth),
+    mustEnrol: enrolFirst,
     lowBackupCodes: fewBackupCodesLeft(status),
     notice: extra.notice ?? null,
     formError: extra.formError ?? null,
     // Forms that end sessions or change the password need the full sign-in (CREW_REQUIRE_2FA: enrol first).
-    accountFormsAllowed: !mustEnrol(app.deps.config, auth),
+    accountFormsAllowed: !enrolFirst,
     sessions: sessions.map((x) => ({
       id: x.id,
       current: x.current,
@@ -168,6 +188,9 @@ export async function renderSecurityPage(
       ip: x.ip,
       browser: describeUserAgent(x.userAgent),
     })),
+    passkeys: passkeys.map((p) => ({ ...p, added: p.createdAt.slice(0, 10), lastUsed: p.lastUsedAt ? formatUtc(new Date(p.lastUsedAt)) : 'never' })),
+    scripts: ['/static/simplewebauthn-browser.js', '/static/passkeys.js'],
+    devices: devices.map((d) => ({ id: d.id, browser: d.userAgent ?? 'Unknown browser', ip: d.ip, added: formatUtc(d.createdAt), lastUsed: formatUtc(d.lastUsedAt), expires: formatUtc(d.expiresAt).slice(0, 10) })),
     events: events.map((e) => {
       const at = formatUtc(e.createdAt); // 'YYYY-MM-DD HH:MM:SS UTC': the page keeps the date and the time each whole
       return { label: describeSecurityEvent(e), iso: e.createdAt.toISOString(), day: at.slice(0, 10), time: at.slice(11), ip: e.ip };
@@ -181,7 +204,9 @@ export const homePageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const status = request.auth!.twoFactor;
     const failed = await failedAttemptsBeforeLastSignIn(app.deps.db, request.auth!.user.id);
     const failedAttempts = failed ? { count: failed.count, at: formatUtc(failed.signedInAt) } : null;
-    return reply.page('home', { title: 'Home', status, notice: noticeFor(request.query), lowBackupCodes: fewBackupCodesLeft(status), failedAttempts });
+    // Without TOTP, a passkey may still be the account's second factor (read only then).
+    const passkeyProtected = !status.enabled && (await app.services.passkeys.repository.hasAny(request.auth!.user.id));
+    return reply.page('home', { title: 'Home', status, passkeyProtected, notice: noticeFor(request.query), lowBackupCodes: fewBackupCodesLeft(status), failedAttempts });
   });
 };
 

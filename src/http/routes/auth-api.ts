@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../lib/app-error.ts';
 import { registerAndSignIn, signInWithPassword, signOut } from '../../modules/sessions/password-sign-in.ts';
+import { rememberedDeviceToken } from '../remembered-device-cookie.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { clearSessionCookie, setSessionCookie } from '../plugins/session-cookie.ts';
 import { ERROR_RESPONSES, MAX_PASSWORD_INPUT_LENGTH, PublicUser } from '../schemas.ts';
@@ -49,7 +50,7 @@ export const authApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { body: LoginBody, response: { 200: LoginResponse, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const { body } = request;
-    const result = await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta });
+    const result = await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta, rememberedDeviceToken: rememberedDeviceToken(request) });
     if (!result) throw new AppError('invalid_credentials');
     setSessionCookie(request, reply, result.issued);
     const failedAttemptsSinceLastSignIn = result.failedAttemptsSinceLastSignIn;

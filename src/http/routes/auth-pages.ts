@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { AppError } from '../../lib/app-error.ts';
 import { registerAndSignIn, signInWithPassword, signOut } from '../../modules/sessions/password-sign-in.ts';
 import { formatWait } from '../format-wait.ts';
+import { rememberedDeviceToken } from '../remembered-device-cookie.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { setRetryAfter } from '../plugins/error-handler.ts';
 import { clearSessionCookie, setSessionCookie } from '../plugins/session-cookie.ts';
@@ -18,6 +19,9 @@ const LOGIN_NOTICES: Record<string, string> = {
   'sign-in-cancelled': 'Sign-in cancelled.',
 };
 
+/** The scripts behind "Sign in with a passkey": the pinned @simplewebauthn/browser bundle, then ours (both from /static). */
+export const PASSKEY_SCRIPTS = ['/static/simplewebauthn-browser.js', '/static/passkeys.js'];
+
 /** HTML sign-in pages: GET/POST /login, GET/POST /register (pre-sign-in CSRF cookie) and POST /logout. */
 export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app.deps;
@@ -27,7 +31,7 @@ export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (request.auth?.session.state === 'authenticated') return reply.redirect('/', 303);
     const key = request.query.notice ?? '';
     const notice = Object.hasOwn(LOGIN_NOTICES, key) ? LOGIN_NOTICES[key] : null;
-    return reply.page('login', { title: 'Sign in', username: '', notice, registrationOpen: config.registration === 'open' });
+    return reply.page('login', { title: 'Sign in', username: '', notice, registrationOpen: config.registration === 'open', scripts: PASSKEY_SCRIPTS });
   });
 
   app.post('/login', { config: authRateLimit(anonymous), schema: { body: LoginForm } }, async (request, reply) => {
@@ -36,7 +40,7 @@ export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     try {
       result =
         body.username.trim() && body.password
-          ? await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta })
+          ? await signInWithPassword({ ...app.deps, ...app.services }, body, { previousSessionId: request.auth?.session.id, meta: request.meta, rememberedDeviceToken: rememberedDeviceToken(request) })
           : null;
     } catch (error) {
       // The account's password throttle (NIST SP 800-63B §5.2.2): the form again, with the wait, 429 and Retry-After.
@@ -49,7 +53,7 @@ export const authPageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Focus goes to what to type next: the username if it is empty, else the password (the username is kept).
       const errorField = body.username.trim() ? 'password' : 'username';
       const error = new AppError('invalid_credentials').message;
-      return reply.page('login', { title: 'Sign in', username: body.username, error, errorField, registrationOpen: config.registration === 'open' }, 401);
+      return reply.page('login', { title: 'Sign in', username: body.username, error, errorField, registrationOpen: config.registration === 'open', scripts: PASSKEY_SCRIPTS }, 401);
     }
     setSessionCookie(request, reply, result.issued);
     return reply.redirect(result.status === 'two_factor_required' ? '/login/two-factor' : '/', 303);

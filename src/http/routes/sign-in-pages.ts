@@ -6,7 +6,8 @@ import { retryAfterSeconds } from '../../modules/two-factor/account-lockout.ts';
 import { formatUtc, formatWait } from '../format-wait.ts';
 import { authRateLimit } from '../plugins/auth-rate-limit.ts';
 import { setRetryAfter } from '../plugins/error-handler.ts';
-import { OneTimeCodeForm } from '../schemas.ts';
+import { rememberThisDevice } from '../remembered-device-cookie.ts';
+import { Field, OneTimeCodeForm } from '../schemas.ts';
 import { completeTwoFactorSignIn } from '../two-factor-sign-in.ts';
 
 // Browsers send the field even when empty, so the handler (not the schema OneTimeCodeForm) explains an empty code.
@@ -18,19 +19,28 @@ import { completeTwoFactorSignIn } from '../two-factor-sign-in.ts';
 const MethodQuery = Type.Object({ method: Type.Optional(Type.Union([Type.Literal('app'), Type.Literal('backup')])) });
 type Method = NonNullable<Static<typeof MethodQuery>['method']>;
 
+/** The code form: a code, the CSRF token and the "Remember this device for 30 days" checkbox (sent as "1" when ticked). */
+const CodeStepForm = Type.Composite([OneTimeCodeForm, Type.Object({ rememberDevice: Type.Optional(Field(8)) })]);
+
 /** Where a refused second step sends the browser: the password form, with a notice saying why. */
 export const SIGN_IN_AGAIN_URL = '/login?notice=sign-in-expired';
 
 /** Renders the code form (app code or backup code), its error, or (during an account lockout) the lockout message with the wait. */
-function renderTwoFactorPage(
+async function renderTwoFactorPage(
   reply: FastifyReply,
   now: Date,
   options: { method?: Method | undefined; error?: string; lockedForSeconds?: number },
   statusCode = 200,
 ): Promise<FastifyReply> {
   const locked = options.lockedForSeconds ?? 0;
+  const auth = reply.request.auth;
+  // A user may have TOTP, passkeys or both: the page offers what the account has ("Use a passkey" needs a passkey).
+  const hasPasskeys = auth ? await reply.request.server.services.passkeys.repository.hasAny(auth.user.id) : false;
   return reply.page('login-two-factor', {
     title: 'Two-factor authentication',
+    totpEnabled: auth?.twoFactor.enabled ?? true,
+    hasPasskeys,
+    scripts: hasPasskeys ? ['/static/simplewebauthn-browser.js', '/static/passkeys.js'] : [],
     showsError: locked > 0,
     method: options.method ?? 'app',
     error: options.error ?? null,
@@ -56,7 +66,7 @@ export const twoFactorSignInPageRoutes: FastifyPluginAsyncTypebox = async (app) 
     return renderTwoFactorPage(reply, now, { lockedForSeconds, method: request.query.method });
   });
 
-  app.post('/login/two-factor', { config: authRateLimit({ keepUnknownSessionCookie: true }), schema: { body: OneTimeCodeForm, querystring: MethodQuery } }, async (request, reply) => {
+  app.post('/login/two-factor', { config: authRateLimit({ keepUnknownSessionCookie: true }), schema: { body: CodeStepForm, querystring: MethodQuery } }, async (request, reply) => {
     const { code } = request.body;
     const { method } = request.query;
     const now = deps.clock.now();
@@ -66,6 +76,7 @@ export const twoFactorSignInPageRoutes: FastifyPluginAsyncTypebox = async (app) 
     }
     try {
       const done = await completeTwoFactorSignIn(request, reply, code);
+      if (request.body.rememberDevice === '1') await rememberThisDevice(request, reply, done.user.id);
       return reply.redirect(done.method === 'backup_code' ? '/?notice=backup-code' : '/', 303);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;

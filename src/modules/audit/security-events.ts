@@ -20,7 +20,18 @@ export type SecurityEventType =
   | 'two_factor_disabled'
   | 'two_factor_reset_by_operator'
   | 'backup_codes_regenerated'
-  | 'sign_out';
+  | 'sign_out'
+  | 'passkey_added'
+  | 'passkey_renamed'
+  | 'passkey_removed'
+  | 'sign_in_with_passkey'
+  | 'passkey_sign_in_failed'
+  | 'passkey_clone_refused'
+  | 'passkeys_removed_by_operator'
+  | 'device_remembered'
+  | 'sign_in_remembered_device'
+  | 'remembered_device_revoked'
+  | 'remembered_devices_revoked';
 
 /** Where a request came from, for the audit row. */
 export interface RequestMeta {

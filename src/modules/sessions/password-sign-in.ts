@@ -1,6 +1,7 @@
 import type { AppDb } from '../../db/database.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { recordSecurityEvent, type RequestMeta } from '../audit/security-events.ts';
+import { useRememberedDevice } from '../remembered-devices/remembered-devices.ts';
 import type { TwoFactorRepository } from '../two-factor/two-factor.repository.ts';
 import type { User } from '../users/users.repository.ts';
 import type { UsersService } from '../users/users.service.ts';
@@ -13,6 +14,8 @@ export interface PasswordSignIn {
   issued: IssuedSession;
   /** Wrong or throttled password attempts on this account since its previous successful sign-in (shown to the user). */
   failedAttemptsSinceLastSignIn: number;
+  /** True when a remembered device of this user stood in for the second factor. */
+  rememberedDevice?: boolean;
 }
 
 /** What {@link signInWithPassword} needs. */
@@ -22,6 +25,8 @@ export interface PasswordSignInDeps {
   users: UsersService;
   sessions: SessionService;
   twoFactor: TwoFactorRepository;
+  /** When given, a user with a passkey but no TOTP also needs the second step (the passkey is their second factor). */
+  passkeys?: { repository: { hasAny(userId: number): Promise<boolean> } };
 }
 
 /**
@@ -34,7 +39,7 @@ export interface PasswordSignInDeps {
 export async function signInWithPassword(
   deps: PasswordSignInDeps,
   input: { username: string; password: string },
-  options: { previousSessionId?: string | null; meta?: RequestMeta } = {},
+  options: { previousSessionId?: string | null; meta?: RequestMeta; rememberedDeviceToken?: unknown } = {},
 ): Promise<PasswordSignIn | null> {
   // Throws too_many_attempts (429) while the account's password throttle is in force (NIST SP 800-63B §5.2.2).
   const check = await deps.users.authenticate(input.username, input.password, options.meta);
@@ -42,16 +47,21 @@ export async function signInWithPassword(
   const { user, failedAttemptsSinceLastSignIn } = check;
   if (options.previousSessionId) await deps.sessions.destroySession(options.previousSessionId);
   const record = await deps.twoFactor.findByUserId(user.id);
-  const needsSecondFactor = record?.enabled === true;
+  // A passkey is a second factor too (CREW_REQUIRE_2FA counts it): read only when TOTP is off, to spare TOTP users a query.
+  const secondFactorEnabled = record?.enabled === true || ((await deps.passkeys?.repository.hasAny(user.id)) ?? false);
+  // A device this user remembered after a full two-factor sign-in (30 days, never another user's) skips the second step.
+  const remembered = secondFactorEnabled && options.rememberedDeviceToken !== undefined && (await useRememberedDevice(deps, user.id, options.rememberedDeviceToken));
+  const needsSecondFactor = secondFactorEnabled && !remembered;
   const issued = await deps.sessions.createSession(user.id, needsSecondFactor ? 'pending_two_factor' : 'authenticated', options.meta);
   await recordSecurityEvent(deps.db, {
     userId: user.id,
     type: 'sign_in_password',
     meta: options.meta,
-    detail: { secondFactor: needsSecondFactor ? 'required' : 'not_enabled', failedAttemptsSinceLastSignIn },
+    detail: { secondFactor: remembered ? 'remembered_device' : needsSecondFactor ? 'required' : 'not_enabled', failedAttemptsSinceLastSignIn },
     at: deps.clock.now(),
   });
-  return { status: needsSecondFactor ? 'two_factor_required' : 'authenticated', user, issued, failedAttemptsSinceLastSignIn };
+  if (remembered) await recordSecurityEvent(deps.db, { userId: user.id, type: 'sign_in_remembered_device', meta: options.meta, at: deps.clock.now() });
+  return { status: needsSecondFactor ? 'two_factor_required' : 'authenticated', user, issued, failedAttemptsSinceLastSignIn, rememberedDevice: remembered };
 }
 
 /**

@@ -101,7 +101,7 @@ describe.each(TEST_DIALECTS)('two-factor management on %s', (kind) => {
     for (let i = 0; i < 10; i++) await verifySecondFactor(user.deps, user.userId, wrongCode(user, user.clock), TEST_META);
     expect((await getTwoFactorStatus(user.deps, user.userId)).lockedUntil).toEqual(new Date(user.clock.now().getTime() + 900_000));
 
-    expect(await resetTwoFactorByOperator(user.deps, user.username)).toEqual({ userId: user.userId, username: user.username, removed: true, sessionsEnded: 0 });
+    expect(await resetTwoFactorByOperator(user.deps, user.username)).toEqual({ userId: user.userId, username: user.username, removed: true, passkeysRemoved: 0, sessionsEnded: 0 });
     expect(await readTwoFactorRow(t.open.db, user.userId)).toBeUndefined();
     expect(await countEvents(t.open.db, user.userId, 'two_factor_reset_by_operator')).toBe(1);
     expect(await getTwoFactorStatus(user.deps, user.userId)).toEqual({ enabled: false, createdAt: null, backupCodesRemaining: 0, lockedUntil: null });
@@ -116,7 +116,7 @@ describe.each(TEST_DIALECTS)('two-factor management on %s', (kind) => {
     const user = await createEnabledUser(t.open.db);
     await t.open.db.updateTable('users').set({ username: 'Carol' }).where('id', '=', user.userId).execute();
     expect(await getTwoFactorStatusByUsername(user.deps, 'carol')).toMatchObject({ userId: user.userId, username: 'Carol', enabled: true });
-    expect(await resetTwoFactorByOperator(user.deps, 'CAROL')).toEqual({ userId: user.userId, username: 'Carol', removed: true, sessionsEnded: 0 });
+    expect(await resetTwoFactorByOperator(user.deps, 'CAROL')).toEqual({ userId: user.userId, username: 'Carol', removed: true, passkeysRemoved: 0, sessionsEnded: 0 });
     expect(await readTwoFactorRow(t.open.db, user.userId)).toBeUndefined();
     await rejectsWith(getTwoFactorStatusByUsername(user.deps, 'caro'), 'not_found');
   });

@@ -1,3 +1,5 @@
+import { revokeRememberedDevices } from '../remembered-devices/remembered-devices.ts';
+import { PasskeyRepository } from '../passkeys/passkey.repository.ts';
 import type { Config } from '../../config.ts';
 import type { AppDb } from '../../db/database.ts';
 import { AppError } from '../../lib/app-error.ts';
@@ -90,6 +92,8 @@ export async function disableTwoFactor(
   if (!result.ok) return result;
   await deps.twoFactor.delete(userId);
   await recordSecurityEvent(deps.db, { userId, type: 'two_factor_disabled', meta, detail: { method: result.method }, at: deps.clock.now() });
+  // A device remembered to skip the code must not outlive the code (NIST SP 800-63B §6.1.2.1: bindings end with the authenticator).
+  await revokeRememberedDevices(deps, userId, 'two_factor_disabled', meta);
   // Other devices signed in with the second factor lose it with this change: sign them out (OWASP ASVS 3.3.3).
   await destroyUserSessions(deps.db, userId, options.keepSessionId);
   return { ok: true, twoFactor: { enabled: false } };
@@ -103,7 +107,7 @@ async function requireUser(db: AppDb, username: string): Promise<{ id: number; u
 }
 
 /**
- * `crew 2fa reset USER`: deletes the user's two_factor_auth row (secret, backup codes, counters and any lockout), so the
+ * `crew 2fa reset USER`: deletes the user's two_factor_auth row and passkeys (secret, backup codes, counters and any lockout), so the
  * user signs in with the password alone and may enrol again, and signs out all the user's sessions (none is kept; the
  * CREW_REQUIRE_2FA rule does not apply to operators); records 'two_factor_reset_by_operator'. Throws AppError not_found.
  * @example const { removed } = await resetTwoFactorByOperator({ db, clock, twoFactor }, 'alice');
@@ -111,13 +115,18 @@ async function requireUser(db: AppDb, username: string): Promise<{ id: number; u
 export async function resetTwoFactorByOperator(
   deps: OperatorDeps,
   username: string,
-): Promise<{ userId: number; username: string; removed: boolean; sessionsEnded: number }> {
+): Promise<{ userId: number; username: string; removed: boolean; passkeysRemoved: number; sessionsEnded: number }> {
   const { id: userId, username: storedName } = await requireUser(deps.db, username);
-  const removed = await deps.twoFactor.delete(userId);
-  await recordSecurityEvent(deps.db, { userId, type: 'two_factor_reset_by_operator', meta: OPERATOR_META, detail: { removed }, at: deps.clock.now() });
+  const totpRemoved = await deps.twoFactor.delete(userId);
+  // Passkeys are second factors too: a reset (lost phone, lost laptop) removes them all, so the user starts afresh.
+  const passkeysRemoved = await new PasskeyRepository(deps.db).removeAllForUser(userId);
+  const removed = totpRemoved || passkeysRemoved > 0;
+  await recordSecurityEvent(deps.db, { userId, type: 'two_factor_reset_by_operator', meta: OPERATOR_META, detail: { removed: totpRemoved, passkeysRemoved }, at: deps.clock.now() });
+  if (passkeysRemoved > 0) await recordSecurityEvent(deps.db, { userId, type: 'passkeys_removed_by_operator', meta: OPERATOR_META, detail: { count: passkeysRemoved }, at: deps.clock.now() });
+  await revokeRememberedDevices(deps, userId, 'two_factor_reset', OPERATOR_META);
   // Sessions that were signed in with the old factor end too (OWASP ASVS 3.3.3).
   const sessionsEnded = removed ? await destroyUserSessions(deps.db, userId) : 0;
-  return { userId, username: storedName, removed, sessionsEnded };
+  return { userId, username: storedName, removed, passkeysRemoved, sessionsEnded };
 }
 
 /** A user's two-factor status ({@link statusOf} of the row now): enabled, set-up date, backup codes left, any lockout. */
