@@ -100,19 +100,29 @@ describe.each(TEST_DIALECTS)('remembered devices on %s', (kind) => {
     await resetTwoFactorByOperator({ db: t.deps.db, clock: t.clock, twoFactor: new TwoFactorRepository(t.deps.db) }, reset.username);
     expect(await t.deps.db.selectFrom('remembered_devices').select('id').where('user_id', '=', reset.userId).execute()).toEqual([]);
 
-    // A password change calls revokeRememberedDevices (wired by the password-change route).
+    // A password change through POST /api/account/password (NIST SP 800-63B §5.1.9: a stolen device cookie stops
+    // skipping the second factor once the owner changes the password).
     const changed = await enrolUser(t.app, t.clock, 'pw');
     const d = await signInWithCode(changed, true);
-    expect(await revokeRememberedDevices(t.deps, changed.userId, 'password_changed')).toBe(1);
-    expect(await passwordOnly(d, changed)).toBe('two_factor_required');
+    expect(await passwordOnly(d, changed)).toBe('authenticated');
+    const NEW_PASSWORD = 'a brand new passphrase 42';
+    const change = await d.json('POST', '/api/account/password', { currentPassword: GOOD_PASSWORD, newPassword: NEW_PASSWORD, code: nextCode(changed) });
+    expect(change.statusCode, change.body).toBe(200);
+    expect(await t.deps.db.selectFrom('remembered_devices').select('id').where('user_id', '=', changed.userId).execute()).toEqual([]);
+    expect(await countEvents(t.deps.db, changed.userId, 'remembered_devices_revoked')).toBe(1);
+    await d.json('POST', '/api/auth/logout');
+    const again = await d.json('POST', '/api/auth/login', { username: changed.username, password: NEW_PASSWORD });
+    expect(again.json()).toEqual({ status: 'two_factor_required' });
+    expect(await revokeRememberedDevices(t.deps, changed.userId, 'password_changed')).toBe(0);
 
     // The user forgets the device; another user cannot.
     const forget = await enrolUser(t.app, t.clock, 'forget');
     const e = await signInWithCode(forget, true);
     expect(await passwordOnly(e, forget)).toBe('authenticated');
     const [device] = (await e.json('GET', '/api/remembered-devices')).json().devices;
-    const stranger = await startSignIn(t.app, changed.username);
-    await stranger.json('POST', '/api/auth/login/two-factor', { code: nextCode(changed) });
+    const other = await enrolUser(t.app, t.clock, 'stranger');
+    const stranger = await startSignIn(t.app, other.username);
+    await stranger.json('POST', '/api/auth/login/two-factor', { code: nextCode(other) });
     expect((await stranger.request({ method: 'DELETE', url: `/api/remembered-devices/${device.id}` })).statusCode).toBe(404);
     expect((await e.request({ method: 'DELETE', url: `/api/remembered-devices/${device.id}` })).statusCode).toBe(204);
     await e.json('POST', '/api/auth/logout');

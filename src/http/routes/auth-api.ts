@@ -22,8 +22,12 @@ const LoginBody = Type.Object(
 const LoginResponse = Type.Object({
   status: Type.Union([Type.Literal('authenticated'), Type.Literal('two_factor_required')]),
   user: Type.Optional(PublicUser),
-  /** Wrong or throttled password attempts since the previous successful sign-in (issue 8: tell the user). */
-  failedAttemptsSinceLastSignIn: Type.Integer(),
+  /**
+   * Wrong or throttled password attempts since the previous successful sign-in (NIST SP 800-63B §5.2.2: tell the user).
+   * Only on a full sign-in: the password alone is not one, so whoever holds a stolen password learns nothing more from
+   * it; after the second factor, home shows the same count.
+   */
+  failedAttemptsSinceLastSignIn: Type.Optional(Type.Integer()),
 });
 
 /**
@@ -54,7 +58,7 @@ export const authApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!result) throw new AppError('invalid_credentials');
     setSessionCookie(request, reply, result.issued);
     const failedAttemptsSinceLastSignIn = result.failedAttemptsSinceLastSignIn;
-    if (result.status === 'two_factor_required') return { status: 'two_factor_required' as const, failedAttemptsSinceLastSignIn };
+    if (result.status === 'two_factor_required') return { status: 'two_factor_required' as const };
     return { status: 'authenticated' as const, user: { id: result.user.id, username: result.user.username }, failedAttemptsSinceLastSignIn };
   });
 

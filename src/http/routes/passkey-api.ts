@@ -6,7 +6,7 @@ import { AppError } from '../../lib/app-error.ts';
 import { listRememberedDevices, revokeRememberedDevice } from '../../modules/remembered-devices/remembered-devices.ts';
 import { completePasskeySecondFactor, signInWithPasskey } from '../../modules/sessions/passkey-sign-in.ts';
 import { CHALLENGE_LIFETIME_MS } from '../../modules/passkeys/challenges.ts';
-import { confirmPassword } from '../../modules/passkeys/confirm-password.ts';
+import { reauthenticate } from '../../modules/account/reauthenticate.ts';
 import { MAX_PASSKEY_NAME_LENGTH } from '../../modules/passkeys/passkey.repository.ts';
 import { bindingOf } from '../../modules/passkeys/passkey.service.ts';
 import { rememberThisDevice } from '../remembered-device-cookie.ts';
@@ -92,7 +92,8 @@ export const passkeyManagementApiRoutes: FastifyPluginAsyncTypebox = async (app)
     schema: { body: PasswordBody, response: { 200: Options, ...ERROR_RESPONSES } },
   }, async (request) => {
     const { user, session } = request.auth!;
-    if (!(await confirmPassword(app.deps.db, user.id, request.body.password))) throw new AppError('invalid_credentials', 'Wrong password.');
+    // Re-authentication before adding an authenticator, counted by the account's password throttle like a sign-in.
+    await reauthenticate(app.services, user.id, request.body.password, request.meta);
     return passkeys.registrationOptions(user, session.id);
   });
 

@@ -66,7 +66,7 @@ export async function changePassword(deps: ChangePasswordDeps, session: Session,
   if (!(await repo.replacePasswordHash(user.id, before.passwordHash, await hashSecret(newPassword)))) {
     throw new AppError('invalid_credentials', 'Your password was changed meanwhile; sign in again.');
   }
-  const { otherSessionsEnded } = await revokeAfterPasswordChange(deps.db, user.id, session.id);
+  const { otherSessionsEnded } = await revokeAfterPasswordChange(deps, user.id, session.id, meta);
   const issued = await deps.sessions.rotateSession(session, 'authenticated', meta);
   await recordSecurityEvent(deps.db, { userId: user.id, type: 'password_changed', meta, detail: { otherSessionsEnded }, at: deps.clock.now() });
   return { ok: true, issued, otherSessionsEnded };
