@@ -53,7 +53,7 @@ describe('an adopted Flask user in a real browser', () => {
     await page.goto(`${baseUrl}/login`);
     await page.getByLabel('Username').fill(user.username);
     await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${baseUrl}/login/two-factor`);
   }
 

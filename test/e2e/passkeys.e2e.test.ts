@@ -99,7 +99,7 @@ describe.each(TEST_DIALECTS)('passkeys in a real browser (virtual authenticator)
     await page.waitForURL(`${baseUrl}/`);
     await page.goto(`${baseUrl}/settings/security`);
     await page.getByLabel('Name for this passkey').fill('Work laptop');
-    await page.getByLabel('Current password').fill(GOOD_PASSWORD);
+    await page.getByLabel('Your password, to confirm').fill(GOOD_PASSWORD);
     await page.getByRole('button', { name: 'Add a passkey' }).click();
     await page.waitForURL(`${baseUrl}/settings/security?notice=passkey-added`);
     await expect(page.getByRole('heading', { name: 'Work laptop' })).toBeTruthy();
@@ -152,7 +152,7 @@ describe.each(TEST_DIALECTS)('passkeys in a real browser (virtual authenticator)
     expect(cspViolations).toEqual([]);
   }, 300_000);
 
-  it('remember this device: off asks for the code again, on skips it, "Forget all devices" ends it', async () => {
+  it('remember this device: off asks for the code again, on skips it, "Forget all devices" ends it, and so does a password change', async () => {
     const user = await enrolUser(app, clock, 'kofi');
     const codeStep = async (remember: boolean) => {
       await passwordStep(user.username);
@@ -187,5 +187,24 @@ describe.each(TEST_DIALECTS)('passkeys in a real browser (virtual authenticator)
     await page.waitForURL(`${baseUrl}/settings/security?notice=devices-forgotten`);
     await signOut();
     await passwordStep(user.username); // forgotten: the code step again
+    await page.getByRole('button', { name: 'Cancel sign-in' }).click();
+    await page.waitForURL(`${baseUrl}/login?notice=sign-in-cancelled`);
+
+    // Remembered again, then the password changes: the device must ask for the second factor again (NIST SP 800-63B
+    // §5.1.9 / ASVS 2.8: a stolen device cookie stops skipping it once the owner changes the password).
+    await codeStep(true);
+    await page.goto(`${baseUrl}/settings/security`);
+    const NEW_PASSWORD = 'a brand new passphrase 42';
+    await page.locator('#current-password').fill(GOOD_PASSWORD);
+    await page.getByLabel('New password').fill(NEW_PASSWORD);
+    clock.advanceSeconds(30);
+    await page.locator('#password-code').fill(totpAt(user, clock));
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Your password is changed.').waitFor();
+    await signOut();
+    await page.getByLabel('Username').fill(user.username);
+    await page.getByLabel('Password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${baseUrl}/login/two-factor`); // the device no longer stands in for the code
   }, 300_000);
 });

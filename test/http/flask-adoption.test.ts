@@ -124,7 +124,7 @@ describe.each(TEST_DIALECTS)('the Flask app\'s users after crew migrate (%s)', {
     expect(registered.statusCode, registered.body).toBe(201);
     expect(registered.json().user.id).toBe(flask.plaintexts.counts.ids + 1);
     expect((await c.json('GET', '/api/2fa/status')).json()).toMatchObject({ enabled: false, backupCodesRemaining: 0 });
-    const setup = await c.json('POST', '/api/2fa/setup');
+    const setup = await c.json('POST', '/api/2fa/setup', { password: GOOD_PASSWORD });
     expect(setup.statusCode, setup.body).toBe(200);
     const enable = await c.json('POST', '/api/2fa/enable', { code: generateTotp(setup.json().secret, clock.now()) });
     expect(enable.statusCode, enable.body).toBe(200);

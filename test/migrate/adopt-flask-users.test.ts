@@ -93,7 +93,7 @@ describe.each(TEST_DIALECTS)('0007_adopt_flask_users on %s', (kind) => {
     const { db, runner } = await setUp();
     await sql`INSERT INTO ${sql.table('user')} (id, username, password_hash) VALUES (5000, 'Łukasz Żółć', 'plain$$zażółć gęślą jaźń')`.execute(db);
     expect((await runner.migrate()).ok).toBe(true);
-    const users = new UsersService({ db: db as never, clock: new ManualClock(new Date()) });
+    const users = new UsersService({ db: db as never, clock: new ManualClock(new Date()), csrfKey: randomBytes(32) });
     expect((await users.verifyPassword('Łukasz Żółć', 'zażółć gęślą jaźń'))?.id).toBe(5000);
     expect((await users.verifyPassword('  Łukasz Żółć ', 'zażółć gęślą jaźń'))?.id).toBe(5000);
     expect(await users.verifyPassword('Łukasz Żółć', 'wrong')).toBeNull();

@@ -18,18 +18,8 @@ export interface Passkey {
   lastUsedAt: Date | null;
 }
 
-/** What registering a passkey stores. */
-export interface NewPasskey {
-  userId: number;
-  credentialId: string;
-  publicKey: string;
-  signCount: number;
-  transports: string[];
-  aaguid: string | null;
-  backedUp: boolean;
-  name: string;
-  createdAtMs: number;
-}
+/** What registering a passkey stores: a {@link Passkey} before it has an id or a use. */
+export type NewPasskey = Omit<Passkey, 'id' | 'createdAt' | 'lastUsedAt'> & { createdAtMs: number };
 
 /** Longest passkey name kept (characters). */
 export const MAX_PASSKEY_NAME_LENGTH = 64;
