@@ -41,7 +41,8 @@ describe('the per-IP rate limit and closed registration, as pages', () => {
     expect(seconds).toBeGreaterThanOrEqual(1);
     expect(seconds).toBeLessThanOrEqual(60);
     await expect(page.locator('#retry-after').textContent()).resolves.toBe(
-      `Too many attempts came from your network. Try again in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`,
+      // The whole window (60 s) reads as "1 minute", as the lockout page words it.
+      `Too many attempts came from your network. Try again in ${seconds === 60 ? '1 minute' : `${seconds} ${seconds === 1 ? 'second' : 'seconds'}`}.`,
     );
     await expect(page.title()).resolves.toBe('Error: Too many attempts · Production Crew');
     await expectAccessible(page, 'per-IP rate limit (429)');

@@ -99,7 +99,7 @@ describe.each(TEST_DIALECTS)('passkeys in a real browser (virtual authenticator)
     await page.waitForURL(`${baseUrl}/`);
     await page.goto(`${baseUrl}/settings/security`);
     await page.getByLabel('Name for this passkey').fill('Work laptop');
-    await page.getByLabel('Your password, to confirm').fill(GOOD_PASSWORD);
+    await page.getByLabel('Account password').fill(GOOD_PASSWORD);
     await page.getByRole('button', { name: 'Add a passkey' }).click();
     await page.waitForURL(`${baseUrl}/settings/security?notice=passkey-added`);
     await expect(page.getByRole('heading', { name: 'Work laptop' })).toBeTruthy();
