@@ -54,7 +54,9 @@ try {
     if (i === 0) {
       const dry = await new MigrationRunner(open, { backup: false }).migrate({ dryRun: true });
       migrationCount = dry.results.length;
-      ddl = dry.results.flatMap((r) => r.sql ?? []).filter((s) => !/pragma_table_info/.test(s)).map((s) => s.replace(/; -- parameters:.*$/, ''));
+      // The baseline replays the schema statements only: the dry run's parameters are redacted, and its data
+      // statements (introspection, the Flask adoption's checks) have nothing to act on in a fresh database.
+      ddl = dry.results.flatMap((r) => r.sql ?? []).filter((s) => /^\s*(create|alter|drop)\b/i.test(s)).map((s) => s.replace(/; -- parameters:.*$/, ''));
     }
     const start = performance.now();
     const report = await new MigrationRunner(open, { backup: false }).migrate();

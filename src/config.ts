@@ -37,7 +37,7 @@ export interface Config {
   redisUrl: string | null;
   /** CREW_REDIS_PREFIX: the prefix of crew's Redis keys (several deployments, or tests, can share one Redis). */
   redisKeyPrefix: string;
-  /** Folder of migration files; null means the project's src/migrations. */
+  /** The app's own migrations folder (CREW_MIGRATIONS_DIR); null means `./migrations` in the working folder. */
   migrationsDir: string | null;
   logLevel: string;
   /** LOG_FORMAT: `auto` (readable lines on a terminal, JSON otherwise), `json` or `pretty`. */
