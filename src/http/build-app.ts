@@ -9,7 +9,7 @@ import { createLogger } from './logger.ts';
 import { authRateLimitPlugin } from './plugins/auth-rate-limit.ts';
 import { verifyCsrf } from './plugins/csrf.ts';
 import { errorHandler } from './plugins/error-handler.ts';
-import { jsonOnly } from './plugins/json-only.ts';
+import { jsonApi } from './plugins/json-only.ts';
 import { requireSession } from './plugins/require-session.ts';
 import { securityHeaders } from './plugins/security-headers.ts';
 import { sessionLoader } from './plugins/session-loader.ts';
@@ -81,11 +81,8 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   // JSON API: bodies must be application/json (415), answers are JSON with the contract's error shape.
   await app.register(
     async (api) => {
-      api.addHook('onRequest', jsonOnly);
-      // API answers may carry secrets (set-up, backup codes): never cache them (OWASP ASVS 8.2.1).
-      api.addHook('onSend', async (_request, reply) => {
-        reply.header('cache-control', 'no-store');
-      });
+      // JSON bodies only (415), and answers never cached: they may carry secrets (set-up, backup codes; OWASP ASVS 8.2.1).
+      api.addHook('onRequest', jsonApi);
       await api.register(authApiRoutes); // public: register, login, logout
       await api.register(passkeySignInApiRoutes); // public: /auth/passkey/options, /auth/passkey (passwordless)
       await api.register(async (signedIn) => {

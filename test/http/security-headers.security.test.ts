@@ -60,5 +60,15 @@ describe('security headers computed once', () => {
       for (const [name, value] of Object.entries(EXPECTED)) expect(res.headers[name], name).toBe(value);
       expect(res.headers['x-powered-by']).toBeUndefined();
     });
+
+    it('API answers, refusals included, are never cached (they may carry secrets)', async () => {
+      const answers = [
+        await signedIn.json('GET', '/api/me'),
+        await t.app.inject({ method: 'GET', url: '/api/me' }),
+        await signedIn.request({ method: 'POST', url: '/api/2fa/setup', headers: { 'content-type': 'text/plain' }, payload: 'x' }),
+      ];
+      expect(answers.map((res) => res.statusCode)).toEqual([200, 401, 415]);
+      for (const res of answers) expect(res.headers['cache-control']).toBe('no-store');
+    });
   });
 });
