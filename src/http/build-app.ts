@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { AppError } from '../lib/app-error.ts';
 import './fastify-types.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, lazyRequestLoggerFactory } from './logger.ts';
 import { authRateLimitPlugin } from './plugins/auth-rate-limit.ts';
 import { verifyCsrf } from './plugins/csrf.ts';
 import { errorHandler } from './plugins/error-handler.ts';
@@ -47,7 +47,8 @@ export interface BuildAppOptions {
  * @example const app = await buildApp(deps); const res = await app.inject({ method: 'GET', url: '/healthz' });
  */
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
-  const logging = deps.logger === false ? { logger: false as const } : { loggerInstance: deps.logger ?? createLogger(deps.config) };
+  const logging =
+    deps.logger === false ? { logger: false as const } : { loggerInstance: deps.logger ?? createLogger(deps.config), childLoggerFactory: lazyRequestLoggerFactory };
   const app = Fastify({
     ...logging,
     bodyLimit: BODY_LIMIT_BYTES,

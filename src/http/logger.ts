@@ -1,4 +1,5 @@
-import pino, { type DestinationStream, type Logger } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import pino, { type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
 import { wantsColour, type Config } from '../config.ts';
 
@@ -66,4 +67,56 @@ export function createLogger(config: Pick<Config, 'logLevel'> & Partial<Pick<Con
     return pino(options, pretty);
   }
   return destination ? pino(options, destination) : pino(options);
+}
+
+const LOG_METHODS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+const BINDINGS = Symbol('crew.requestLogBindings');
+const CHILD = Symbol('crew.requestLogChild');
+interface LazyRequestLogger {
+  [BINDINGS]: Bindings;
+  [CHILD]?: FastifyBaseLogger;
+}
+const lazyPrototypes = new WeakMap<FastifyBaseLogger, object>();
+
+/** The shared prototype of one parent's lazy request loggers: each log method makes pino's child on first real use. */
+function lazyPrototypeOf(parent: FastifyBaseLogger): object {
+  let prototype = lazyPrototypes.get(parent);
+  if (prototype) return prototype;
+  const child = (self: LazyRequestLogger) => (self[CHILD] ??= parent.child(self[BINDINGS]));
+  const methods: Record<string, unknown> = {
+    child(this: LazyRequestLogger, bindings: Bindings, options?: object) {
+      return child(this).child(bindings, options);
+    },
+    bindings(this: LazyRequestLogger) {
+      return (child(this) as Logger).bindings();
+    },
+    setBindings(this: LazyRequestLogger, bindings: Bindings) {
+      (child(this) as Logger).setBindings(bindings);
+    },
+  };
+  for (const level of LOG_METHODS) {
+    methods[level] = function log(this: LazyRequestLogger, ...args: unknown[]) {
+      // The parent's level decides, read at each call (LOG_LEVEL); a dropped line costs no child.
+      if (!(parent as Logger).isLevelEnabled(level)) return;
+      (child(this)[level] as (...a: unknown[]) => void)(...args);
+    };
+  }
+  prototype = Object.assign(Object.create(parent) as object, methods);
+  lazyPrototypes.set(parent, prototype);
+  return prototype;
+}
+
+/**
+ * Fastify's `childLoggerFactory`: each request's logger (the one carrying its reqId) becomes pino's `child()` only when
+ * the request logs a line at an enabled level. At LOG_LEVEL=warn or silent almost no request logs anything, and pino's
+ * child (its bindings stringified through the redaction rules) was ~3 % of a signed-in request's CPU (docs/PERFORMANCE.md).
+ * Lines that are written are the same as before: pino's own child writes them, with the reqId. A route with its own
+ * logLevel or serializers gets pino's child at once.
+ * @example Fastify({ loggerInstance: createLogger(config), childLoggerFactory: lazyRequestLoggerFactory })
+ */
+export function lazyRequestLoggerFactory(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+  if (options.level !== undefined || options.serializers !== undefined) return logger.child(bindings, options);
+  const lazy = Object.create(lazyPrototypeOf(logger)) as LazyRequestLogger & FastifyBaseLogger;
+  lazy[BINDINGS] = bindings;
+  return lazy;
 }
