@@ -8,11 +8,11 @@ import { AppError } from '../../lib/app-error.ts';
  * here rather than in an onSend hook, one hook per request instead of two (no /api route sets another Cache-Control,
  * and refusals set no-store themselves).
  */
-export const jsonApi: onRequestHookHandler = async (request, reply) => {
+export const jsonApi: onRequestHookHandler = (request, reply, done) => {
   reply.header('cache-control', 'no-store');
   const length = request.headers['content-length'];
   const hasBody = (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
-  if (!hasBody) return;
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new AppError('unsupported_media_type');
+  const type = hasBody ? (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() : 'application/json';
+  // Callback style, not async: no promise per request for work that never waits.
+  done(type === 'application/json' ? undefined : new AppError('unsupported_media_type'));
 };

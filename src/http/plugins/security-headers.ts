@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
 import { AppError } from '../../lib/app-error.ts';
@@ -60,6 +60,14 @@ function hostOf(origin: string): string | null {
   }
 }
 
+/** Whether a state-changing request comes from another site (Sec-Fetch-Site, else an Origin naming another host). */
+function isCrossSiteWrite(request: FastifyRequest): boolean {
+  if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return false;
+  if (request.headers['sec-fetch-site'] === 'cross-site') return true;
+  const origin = request.headers.origin;
+  return origin !== undefined && hostOf(origin) !== request.host;
+}
+
 /**
  * Security headers (helmet's, computed once at start-up by {@link securityHeaderSet}) on every answer, and an Origin /
  * Sec-Fetch-Site check that refuses cross-site state-changing requests before any work (OWASP CSRF Prevention Cheat
@@ -68,12 +76,10 @@ function hostOf(origin: string): string | null {
 export const securityHeaders = fp(
   async (app: FastifyInstance) => {
     const headers = securityHeaderSet();
-    app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    // Callback style, not async: no promise per request for work that never waits.
+    app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
       reply.headers(headers);
-      if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return;
-      if (request.headers['sec-fetch-site'] === 'cross-site') throw new AppError('csrf_invalid', 'Cross-site requests are refused.');
-      const origin = request.headers.origin;
-      if (origin !== undefined && hostOf(origin) !== request.host) throw new AppError('csrf_invalid', 'Cross-site requests are refused.');
+      done(isCrossSiteWrite(request) ? new AppError('csrf_invalid', 'Cross-site requests are refused.') : undefined);
     });
   },
   { name: 'crew-security-headers' },
