@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import type { Database as SqliteHandle } from 'better-sqlite3';
+import { DatabaseMissingError, DatabaseOpenError, missingDatabaseMessage } from './engine-adapter.ts';
+import type { DatabaseReader } from './open-database.ts';
+import { describeSqliteError, SQLITE_BUSY_TIMEOUT_MS } from './sqlite-open-errors.ts';
+
+/**
+ * Opens an existing SQLite file read-only, without Kysely, and checks that it is a database: the same checks and
+ * messages as `openSqlite(path, { readOnly: true })` (a missing file is DatabaseMissingError, never created), for
+ * commands whose start-up time matters and that read a few rows (`crew migrate --list`).
+ */
+export async function openSqliteReader(path: string): Promise<DatabaseReader> {
+  if (!existsSync(path)) throw new DatabaseMissingError(missingDatabaseMessage(path));
+  const { default: BetterSqlite3 } = await import('better-sqlite3');
+  let raw: SqliteHandle | undefined;
+  try {
+    raw = new BetterSqlite3(path, { timeout: SQLITE_BUSY_TIMEOUT_MS, readonly: true, fileMustExist: true });
+    raw.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (error) {
+    raw?.close();
+    throw new DatabaseOpenError(describeSqliteError(path, error), { cause: error });
+  }
+  const handle = raw;
+  return {
+    location: path,
+    async columnsOf(table) {
+      const rows = handle.prepare('SELECT name FROM pragma_table_info(?)').all(table) as Array<{ name: string }>;
+      return rows.length === 0 ? null : rows.map((r) => r.name.toLowerCase());
+    },
+    async selectAll(query) {
+      return handle.prepare(query).all() as Array<Record<string, unknown>>;
+    },
+    async close() {
+      handle.close();
+    },
+  };
+}
