@@ -15,10 +15,14 @@ export async function openSqliteReader(path: string): Promise<DatabaseReader> {
   if (!existsSync(path)) throw new DatabaseMissingError(missingDatabaseMessage(path));
   // require, not import(): importing a CommonJS package from ESM first scans its source for export names
   // (cjs-module-lexer), a few ms of a start-up measured against a bare `node` (bench/).
-  const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  const require = createRequire(import.meta.url);
+  const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
+  // Left to itself better-sqlite3 finds its addon with the `bindings` package, which reads a stack trace and probes
+  // a dozen paths (~4 ms); its usual place is named here, and `bindings` still searches when it is not there.
+  const nativeBinding = addonPath(require);
   let raw: SqliteHandle | undefined;
   try {
-    raw = new Sqlite(path, { timeout: SQLITE_BUSY_TIMEOUT_MS, readonly: true, fileMustExist: true });
+    raw = new Sqlite(path, { timeout: SQLITE_BUSY_TIMEOUT_MS, readonly: true, fileMustExist: true, ...(nativeBinding ? { nativeBinding } : {}) });
     raw.prepare('SELECT count(*) FROM sqlite_master').get();
   } catch (error) {
     raw?.close();
@@ -38,4 +42,13 @@ export async function openSqliteReader(path: string): Promise<DatabaseReader> {
       handle.close();
     },
   };
+}
+
+/** better-sqlite3's addon where its install script builds or downloads it, or undefined when it is not there. */
+function addonPath(require: NodeJS.Require): string | undefined {
+  try {
+    return require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
+  } catch {
+    return undefined;
+  }
 }
