@@ -38,7 +38,10 @@ function contextFor(out: Output): CliContext {
   return {
     out,
     config: getConfig,
-    interactive: Boolean(process.stdin.isTTY),
+    // A getter: touching process.stdin builds its stream, which commands that never ask (e.g. --list) need not pay for.
+    get interactive() {
+      return Boolean(process.stdin.isTTY);
+    },
     async withDatabase(fn, options = {}) {
       const cfg = getConfig();
       const { openDatabase } = await import('../db/open-database.ts');
