@@ -16,6 +16,11 @@ describe('CREW_RP_ID / CREW_ORIGIN (WebAuthn Level 3 §5.1.3, §13.4.9)', () => 
     expect(() => loadConfig({ DATABASE_URL: 'x.db', CREW_RP_ID: '192.168.1.10' }, '/tmp')).toThrow(ConfigError);
     expect(() => parseWebAuthnConfig({ host: '::1', port: 3000, rpId: '::1' })).toThrow(/CREW_RP_ID: "::1" is an IP address/);
     expect(() => parseWebAuthnConfig({ host: 'x', port: 3000, rpId: 'https://example.org' })).toThrow(/CREW_RP_ID: .* is not a domain name/);
+    // IPv6 literals are recognised with or without brackets; a name with a port is not an IP (only IPv6 is tested for ':').
+    expect(() => parseWebAuthnConfig({ host: 'x', port: 3000, rpId: '[fe80::1]' })).toThrow(/CREW_RP_ID: "\[fe80::1\]" is an IP address/);
+    expect(() => parseWebAuthnConfig({ host: 'x', port: 3000, rpId: '::ffff:192.168.1.10' })).toThrow(/is an IP address/);
+    expect(() => parseWebAuthnConfig({ host: 'x', port: 3000, rpId: 'crew.example.org:443' })).toThrow(/CREW_RP_ID: "crew.example.org:443" is not a domain name/);
+    expect(parseWebAuthnConfig({ host: '[::1]', port: 3000 })).toEqual({ rpId: 'localhost', origin: 'http://localhost:3000' });
   });
 
   it('threat: an origin on another site, with a path, or over plain http off localhost is refused', () => {

@@ -6,9 +6,9 @@ import { DatabaseMissingError, DatabaseOpenError, missingDatabaseMessage, type E
 import { backupSqlite } from './sqlite-backup.ts';
 import { withSqliteMigrationLock } from './sqlite-migration-lock.ts';
 import { withStatementCache } from './sqlite-statement-cache.ts';
+import { describeSqliteError, SQLITE_BUSY_TIMEOUT_MS } from './sqlite-open-errors.ts';
 
-/** How long a SQLite writer waits for another process's lock before failing (ms). */
-export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+export { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-open-errors.ts';
 
 /**
  * Opens a SQLite file (WAL, foreign keys on, busy timeout, statement cache) and checks that it answers.
@@ -59,17 +59,6 @@ export function makePrivate(path: string): void {
       /* missing, or not ours */
     }
   }
-}
-
-function describeSqliteError(path: string, error: unknown): string {
-  const code = (error as { code?: string }).code ?? '';
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === 'SQLITE_CANTOPEN') return `cannot open SQLite database ${path}: the folder does not exist or is not writable`;
-  if (code.startsWith('SQLITE_READONLY') || /readonly/i.test(message)) return `SQLite database ${path} is read-only: check the file's and its folder's permissions`;
-  if (code === 'SQLITE_BUSY' || /locked/i.test(message)) return `SQLite database ${path} is locked by another process (waited ${SQLITE_BUSY_TIMEOUT_MS} ms)`;
-  if (code === 'SQLITE_NOTADB' || /not a database/i.test(message)) return `${path} is not a SQLite database`;
-  if (code === 'SQLITE_CORRUPT') return `SQLite database ${path} is corrupt: restore it from backups/`;
-  return `cannot open SQLite database ${path}: ${message}`;
 }
 
 /** The SQLite engine adapter over one better-sqlite3 connection (which Kysely's SqliteDialect also uses). */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Config } from '../config.ts';
 import { packageRoot } from '../lib/package-root.ts';
 import type { MigrationFile, MigrationSource } from './migration.ts';
 
@@ -18,6 +19,11 @@ export function defaultMigrationsDir(): string {
 /** The app's own migrations when CREW_MIGRATIONS_DIR is not set: `./migrations` in the working folder. */
 export function defaultAppMigrationsDir(cwd: string = process.cwd()): string {
   return resolve(cwd, 'migrations');
+}
+
+/** The app's own migrations folder: CREW_MIGRATIONS_DIR, else `./migrations` in the working folder (which may not exist). */
+export function appMigrationsDirFor(config: Config): { dir: string; optional: boolean } {
+  return config.migrationsDir ? { dir: config.migrationsDir, optional: false } : { dir: defaultAppMigrationsDir(), optional: true };
 }
 
 /** A migration folder that cannot be read or holds conflicting files. */

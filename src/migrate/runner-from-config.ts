@@ -2,13 +2,10 @@ import type { Config } from '../config.ts';
 import type { OpenDatabase } from '../db/open-database.ts';
 import { encryptionKeysFor } from '../deps.ts';
 import { SecretBox } from '../lib/secret-box.ts';
-import { defaultAppMigrationsDir } from './discover.ts';
+import { appMigrationsDirFor } from './discover.ts';
 import { MigrationRunner, type RunnerOptions } from './migration-runner.ts';
 
-/** The app's own migrations folder: CREW_MIGRATIONS_DIR, else `./migrations` in the working folder (which may not exist). */
-export function appMigrationsDirFor(config: Config): { dir: string; optional: boolean } {
-  return config.migrationsDir ? { dir: config.migrationsDir, optional: false } : { dir: defaultAppMigrationsDir(), optional: true };
-}
+export { appMigrationsDirFor } from './discover.ts';
 
 /**
  * The MigrationRunner that `crew migrate` and `crew serve` use: the app's migrations folder, backups kept and

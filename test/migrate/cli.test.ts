@@ -2,10 +2,12 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CREW_BIN, runCrew, scratchAppMigrationsDir, SPAWN_TEST_TIMEOUT_MS } from '../helpers/run-crew.ts';
-import { createTestDatabase, restoreBackup, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
+import { createMigratedDatabase, createTestDatabase, restoreBackup, TEST_DIALECTS, type TestDatabase } from '../helpers/test-database.ts';
 import { BUILT_IN_NAMES } from '../helpers/built-in-migrations.ts';
+import { MigrationRunner } from '../../src/migrate/migration-runner.ts';
 
 // The read-only test runs crew as `nobody` (root ignores file modes), which needs the checkout to be reachable by
 // others; a clone inside a private `mktemp -d` folder is not, so there the test says why it is skipped.
@@ -85,6 +87,34 @@ describe.each(TEST_DIALECTS)('crew migrate (CLI) on %s', { timeout: SPAWN_TEST_T
     expect(run.stdout).toContain('Dry run: nothing was changed.');
     const list = JSON.parse((await runCrew(['migrate', '--list', '--json'], { env: env(test), cwd: test.dir })).stdout);
     expect(list.migrations.every((m: { state: string }) => m.state === 'applied')).toBe(true);
+  });
+
+  it('--list reports what MigrationRunner.status() does (changed, pending, missing file) and refuses a damaged table', async () => {
+    // --list reads the bookkeeping table through a plain reader (no Kysely: start-up time, docs/PERFORMANCE.md), so
+    // it is checked against the runner on the same database rather than trusted to agree.
+    const migrated = await createMigratedDatabase(kind);
+    try {
+      const appDir = scratchAppMigrationsDir();
+      writeFileSync(join(appDir, '0100_extra.sql'), '-- migrate:up\nCREATE TABLE extra (id integer);\n-- migrate:down\nDROP TABLE extra;\n');
+      await sql`UPDATE crew_migrations SET checksum = ${'0'.repeat(64)} WHERE id = '0003_sessions'`.execute(migrated.open.db);
+      await sql`INSERT INTO crew_migrations (id, name, checksum, applied_at, adopted, execution_ms, source) VALUES ('0099_gone', 'gone', ${'1'.repeat(64)}, '2026-01-02T03:04:05.000Z', ${kind === 'sqlite' ? 1 : sql`true`}, 3, 'app')`.execute(migrated.open.db);
+      const crewEnv = env(migrated, { CREW_MIGRATIONS_DIR: appDir });
+      const expected = await new MigrationRunner(migrated.open, { appMigrationsDir: appDir }).status();
+      expect(expected.map((m) => m.state)).toEqual([...BUILT_IN_NAMES.map((n) => (n === 'sessions' ? 'changed' : 'applied')), 'pending', 'missing-file']);
+      const json = await runCrew(['migrate', '--list', '--json'], { env: crewEnv, cwd: migrated.dir });
+      expect(json.code, json.stderr).toBe(0);
+      expect(JSON.parse(json.stdout)).toEqual({ migrations: expected, appMigrationsDir: appDir });
+      const text = await runCrew(['migrate', '--list'], { env: crewEnv, cwd: migrated.dir });
+      expect(text.stdout).toContain('! sessions (0003_sessions)');
+      expect(text.stdout).toMatch(/\? gone \(0099_gone\) +applied 2026-01-02 03:04:05, but its file is missing/);
+      await sql`UPDATE crew_migrations SET checksum = 'garbage' WHERE id = '0001_users'`.execute(migrated.open.db);
+      const damaged = await runCrew(['migrate', '--list'], { env: crewEnv, cwd: migrated.dir });
+      expect(damaged.code).toBe(1);
+      expect(damaged.stderr).toContain('the bookkeeping table crew_migrations is damaged: 0001_users: checksum is not a SHA-256');
+      rmSync(appDir, { recursive: true, force: true });
+    } finally {
+      await migrated.cleanup();
+    }
   });
 
   it('refuses flag combinations that would ignore one of them (exit 2)', async () => {

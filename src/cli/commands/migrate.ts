@@ -1,10 +1,14 @@
 import { existsSync } from 'node:fs';
+import { openReader } from '../../db/open-database.ts';
+import { readAppliedWith } from '../../migrate/bookkeeping-read.ts';
+import { appMigrationsDirFor, discoverAll } from '../../migrate/discover.ts';
 import { formatStatusList, formatSummary } from '../../migrate/migration-report.ts';
+import { migrationStatus } from '../../migrate/plan.ts';
 import { UsageError, type CliCommand, type CliContext } from '../cli-command.ts';
-import { createMigration } from './migrate-create.ts';
-import { forgetMigration } from './migrate-forget.ts';
-import { rollbackMigration } from './migrate-rollback.ts';
-import { runnerFor } from './runner-for.ts';
+
+// `--list` is the command people run to look, and its start-up time is measured against a bare `node` (issue 9):
+// it loads only discovery, the bookkeeping read, the planner's status and the report. Everything else (the runner,
+// Kysely, the key ring, the progress bar) is imported by the forms that change something, when they run.
 
 /** `crew migrate [NAME] [--list|--rollback|--dry-run]`, `crew migrate create NAME [--sql]` and `crew migrate forget NAME`. */
 export const migrateCommand: CliCommand = {
@@ -24,10 +28,11 @@ export const migrateCommand: CliCommand = {
   ],
   async run(ctx, [name, newName], opts) {
     checkCombination(name, newName, opts);
-    if (name === 'create') return createMigration(ctx, newName, opts);
-    if (name === 'forget') return forgetMigration(ctx, newName, opts);
-    if (opts.rollback) return rollbackMigration(ctx, name, opts);
-    if (opts.list) return ctx.withDatabase(async (open, config) => list(ctx, runnerFor(ctx, open, config, opts)), { readOnly: true });
+    if (name === 'create') return (await import('./migrate-create.ts')).createMigration(ctx, newName, opts);
+    if (name === 'forget') return (await import('./migrate-forget.ts')).forgetMigration(ctx, newName, opts);
+    if (opts.rollback) return (await import('./migrate-rollback.ts')).rollbackMigration(ctx, name, opts);
+    if (opts.list) return list(ctx);
+    const { runnerFor } = await import('./runner-for.ts');
     return ctx.withDatabase(async (open, config) => {
       // A migration may encrypt (0006): a key file missing beside encrypted secrets stops here, never replaced by a new key.
       await (await import('../../deps.ts')).loadKeyRing(config, open, { create: false });
@@ -60,9 +65,21 @@ function checkCombination(name: string | undefined, newName: string | undefined,
   }
 }
 
-async function list(ctx: CliContext, runner: ReturnType<typeof runnerFor>): Promise<number> {
-  const rows = await runner.status();
-  for (const line of formatStatusList(rows, runner.appMigrationsDir)) ctx.out.line(line);
-  ctx.out.result({ migrations: rows, appMigrationsDir: runner.appMigrationsDir });
-  return 0;
+/**
+ * `crew migrate --list`: what MigrationRunner.status() reports (every file with its state, then applied rows whose file
+ * is gone), read through a read-only DatabaseReader, which never creates a database or a key file.
+ */
+async function list(ctx: CliContext): Promise<number> {
+  const config = ctx.config();
+  const app = appMigrationsDirFor(config);
+  const reader = await openReader(config.database);
+  try {
+    const files = discoverAll({ appDir: app.dir, appDirOptional: app.optional });
+    const rows = migrationStatus(files, await readAppliedWith((query) => reader.selectAll(query), (table) => reader.columnsOf(table)));
+    for (const line of formatStatusList(rows, app.dir)) ctx.out.line(line);
+    ctx.out.result({ migrations: rows, appMigrationsDir: app.dir });
+    return 0;
+  } finally {
+    await reader.close();
+  }
 }
