@@ -158,5 +158,12 @@ export async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
+// A reader that stops early (`crew migrate --list | head -1`) closes the pipe; the next write fails with EPIPE. That
+// must not crash a command, least of all one applying migrations: the lines are dropped and the work finishes.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
