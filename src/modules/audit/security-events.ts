@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import { prepareQuery } from '../../db/prepared-query.ts';
 
 /** The security events the app records (ASVS V7.2: log authentication decisions, never the secrets). */
 export type SecurityEventType =
@@ -49,6 +50,20 @@ export interface SecurityEvent {
   createdAt: Date;
 }
 
+const EVENT_COLUMNS = ['user_id', 'type', 'ip', 'user_agent', 'detail', 'created_at_ms'] as const;
+
+function prepareInsert(db: Kysely<Database>) {
+  return prepareQuery(EVENT_COLUMNS, (p) =>
+    db.insertInto('security_events').values({ user_id: p('user_id'), type: p('type'), ip: p('ip'), user_agent: p('user_agent'), detail: p('detail'), created_at_ms: p('created_at_ms') }),
+  );
+}
+
+/**
+ * The INSERT compiled once per Kysely instance (see prepareQuery): every sign-in writes one, and building and compiling it
+ * per call cost more CPU than SQLite spent running it. Keyed weakly: a transaction's instance is dropped with it.
+ */
+const preparedInserts = new WeakMap<Kysely<Database>, ReturnType<typeof prepareInsert>>();
+
 /**
  * Appends a security event. `detail` must never hold a code, secret, password or token.
  * @example await recordSecurityEvent(db, { userId: 1, type: 'two_factor_enabled', meta, at: clock.now() })
@@ -57,17 +72,17 @@ export async function recordSecurityEvent(
   db: Kysely<Database>,
   event: { userId: number | null; type: SecurityEventType; meta?: RequestMeta; detail?: Record<string, unknown>; at: Date },
 ): Promise<void> {
-  await db
-    .insertInto('security_events')
-    .values({
-      user_id: event.userId,
-      type: event.type,
-      ip: event.meta?.ip ?? null,
-      user_agent: event.meta?.userAgent?.slice(0, 300) ?? null,
-      detail: event.detail ? JSON.stringify(event.detail) : null,
-      created_at_ms: event.at.getTime(),
-    })
-    .execute();
+  let insert = preparedInserts.get(db);
+  if (!insert) preparedInserts.set(db, (insert = prepareInsert(db)));
+  const values = {
+    user_id: event.userId,
+    type: event.type,
+    ip: event.meta?.ip ?? null,
+    user_agent: event.meta?.userAgent?.slice(0, 300) ?? null,
+    detail: event.detail ? JSON.stringify(event.detail) : null,
+    created_at_ms: event.at.getTime(),
+  };
+  await db.executeQuery(insert.bind(values));
 }
 
 /** The newest events of one user, newest first. */

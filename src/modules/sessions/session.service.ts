@@ -1,6 +1,7 @@
 /** Creates, reads, rotates and destroys the `sessions` rows (the rules are in session.ts). */
 import { sql, type CompiledQuery, type InferResult } from 'kysely';
 import type { AppDb } from '../../db/database.ts';
+import { prepareQuery } from '../../db/prepared-query.ts';
 import { AppError } from '../../lib/app-error.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { RandomSource } from '../../lib/random.ts';
@@ -9,7 +10,7 @@ import { twoFactorFromJoin, type TwoFactorRecord } from '../two-factor/two-facto
 import { joinTwoFactorRow } from '../two-factor/two-factor.repository.ts';
 import { toUser, type User } from '../users/users.repository.ts';
 import { expiryFor, toSession, TOUCH_INTERVAL_MS, type IssuedSession, type Row, type Session, type SessionState } from './session.ts';
-import { generateToken, hashSessionToken, isTokenShaped } from './session-token.ts';
+import { generateTokens, hashSessionToken, isTokenShaped } from './session-token.ts';
 
 export {
   PENDING_TWO_FACTOR_TIMEOUT_MS,
@@ -47,6 +48,59 @@ function contextQuery(db: AppDb, sessionId: string) {
 type ContextRow = InferResult<ReturnType<typeof contextQuery>>[number];
 
 /**
+ * The statements of the second sign-in step and of every sign-in, compiled once per app (see prepareQuery): building and
+ * compiling them with Kysely on every call cost more CPU than SQLite spent running them (docs/PERFORMANCE.md).
+ */
+function sessionStatements(db: AppDb) {
+  const SESSION_ROW = ['id', 'user_id', 'state', 'csrf_token', 'created_at_ms', 'last_seen_at_ms', 'expires_at_ms', 'two_factor_failures', 'ip', 'user_agent'] as const;
+  return {
+    insert: prepareQuery(SESSION_ROW, (p) =>
+      db.insertInto('sessions').values({
+        id: p('id'),
+        user_id: p('user_id'),
+        state: p('state'),
+        csrf_token: p('csrf_token'),
+        created_at_ms: p('created_at_ms'),
+        last_seen_at_ms: p('last_seen_at_ms'),
+        expires_at_ms: p('expires_at_ms'),
+        two_factor_failures: p('two_factor_failures'),
+        ip: p('ip'),
+        user_agent: p('user_agent'),
+      }),
+    ),
+    // user_id is the WHERE's, not the SET's: SQLite rewrites an index (and re-checks the foreign key) for every column a
+    // SET names, even when its value is unchanged, and user_id never changes here.
+    rotate: prepareQuery([...SESSION_ROW, 'old_id'], (p) =>
+      db
+        .updateTable('sessions')
+        .set({
+          id: p('id'),
+          state: p('state'),
+          csrf_token: p('csrf_token'),
+          created_at_ms: p('created_at_ms'),
+          last_seen_at_ms: p('last_seen_at_ms'),
+          expires_at_ms: p('expires_at_ms'),
+          two_factor_failures: p('two_factor_failures'),
+          ip: p('ip'),
+          user_agent: p('user_agent'),
+        })
+        .where('id', '=', p('old_id'))
+        .where('user_id', '=', p('user_id')),
+    ),
+    reservePendingAttempt: prepareQuery(['id', 'now_ms'], (p) =>
+      db
+        .updateTable('sessions')
+        .set({ two_factor_failures: sql<number>`two_factor_failures + 1` })
+        .where('id', '=', p('id'))
+        .where('state', '=', 'pending_two_factor')
+        .where('expires_at_ms', '>', p('now_ms'))
+        .returning('two_factor_failures'),
+    ),
+    destroy: prepareQuery(['id'], (p) => db.deleteFrom('sessions').where('id', '=', p('id'))),
+  };
+}
+
+/**
  * Creates, reads, rotates and destroys server-side sessions.
  * @example const { token } = await new SessionService(deps).createSession(user.id, 'authenticated', meta);
  */
@@ -57,22 +111,24 @@ export class SessionService {
    * CPU in our profile (docs/PERFORMANCE.md), and its only parameter is the session id, so each request just binds it.
    */
   readonly #contextQuery: CompiledQuery<ContextRow>;
+  readonly #statements: ReturnType<typeof sessionStatements>;
 
   constructor(deps: SessionServiceDeps) {
     this.#deps = deps;
+    this.#statements = sessionStatements(deps.db);
     this.#contextQuery = contextQuery(deps.db, '').compile();
     if (this.#contextQuery.parameters.length !== 1) throw new TypeError('the session read must have exactly one parameter');
   }
 
   /** A new session row for a user (token, CSRF token, lifetimes from now); stored by the caller. */
   #newRow(userId: number, state: SessionState): { token: string; row: Row } {
-    const token = generateToken(this.#deps.random);
+    const [token, csrfToken] = generateTokens(this.#deps.random, 2) as [string, string];
     const now = this.#deps.clock.now().getTime();
     const row: Row = {
       id: hashSessionToken(token),
       user_id: userId,
       state,
-      csrf_token: generateToken(this.#deps.random),
+      csrf_token: csrfToken,
       created_at_ms: now,
       last_seen_at_ms: now,
       expires_at_ms: expiryFor(state, now, now),
@@ -84,7 +140,7 @@ export class SessionService {
   /** Issues a new session for a user; the returned token is shown to the client only. */
   async createSession(userId: number, state: SessionState, meta?: RequestMeta): Promise<IssuedSession> {
     const { token, row } = this.#newRow(userId, state);
-    await this.#deps.db.insertInto('sessions').values({ ...row, ...origin(meta) }).execute();
+    await this.#deps.db.executeQuery(this.#statements.insert.bind({ ...row, ...origin(meta) }));
     return { token, session: toSession(row) };
   }
 
@@ -125,13 +181,8 @@ export class SessionService {
    */
   async rotateSession(session: Session, state: SessionState = session.state, meta?: RequestMeta): Promise<IssuedSession> {
     const { token, row } = this.#newRow(session.userId, state);
-    const result = await this.#deps.db
-      .updateTable('sessions')
-      .set({ ...row, ...origin(meta) })
-      .where('id', '=', session.id)
-      .where('user_id', '=', session.userId)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) throw new AppError('not_authenticated');
+    const result = await this.#deps.db.executeQuery(this.#statements.rotate.bind({ ...row, ...origin(meta), old_id: session.id }));
+    if (Number(result.numAffectedRows) !== 1) throw new AppError('not_authenticated');
     return { token, session: toSession(row) };
   }
 
@@ -152,21 +203,15 @@ export class SessionService {
    * `UPDATE … RETURNING`, so parallel callers each get a distinct number.
    */
   async reservePendingSignInAttempt(sessionId: string): Promise<number | null> {
-    const row = await this.#deps.db
-      .updateTable('sessions')
-      .set({ two_factor_failures: sql<number>`two_factor_failures + 1` })
-      .where('id', '=', sessionId)
-      .where('state', '=', 'pending_two_factor')
-      .where('expires_at_ms', '>', this.#deps.clock.now().getTime())
-      .returning('two_factor_failures')
-      .executeTakeFirst();
+    const query = this.#statements.reservePendingAttempt.bind({ id: sessionId, now_ms: this.#deps.clock.now().getTime() });
+    const [row] = (await this.#deps.db.executeQuery(query)).rows;
     return row ? Number(row.two_factor_failures) : null;
   }
 
   /** Deletes one session (logout); returns whether this call deleted it (false if it was already gone). */
   async destroySession(sessionId: string): Promise<boolean> {
-    const result = await this.#deps.db.deleteFrom('sessions').where('id', '=', sessionId).executeTakeFirst();
-    return Number(result.numDeletedRows) === 1;
+    const result = await this.#deps.db.executeQuery(this.#statements.destroy.bind({ id: sessionId }));
+    return Number(result.numAffectedRows) === 1;
   }
 
   /** Deletes every session of a user except, optionally, one; returns how many were deleted. */

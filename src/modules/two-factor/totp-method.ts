@@ -1,6 +1,6 @@
 import type { SecondFactorMethod } from './second-factor-method.ts';
 import { SecondFactorUnavailable } from './second-factor-method.ts';
-import { TOTP_DRIFT_STEPS, verifyTotp } from './totp.ts';
+import { matchTotp, TOTP_DRIFT_STEPS } from './totp.ts';
 
 /**
  * The TOTP step of the pipeline: decrypt the secret, check the code against ±TOTP_DRIFT_STEPS steps, then claim the
@@ -17,11 +17,9 @@ export const totpMethod: SecondFactorMethod = {
     }
     const { at, record } = attempt;
     const lastUsedStep = record.lastUsedTotpStep;
-    const step = verifyTotp({ secret, code, at, window: TOTP_DRIFT_STEPS, lastUsedStep });
-    if (step === null) {
-      const replay = lastUsedStep !== null && verifyTotp({ secret, code, at, window: TOTP_DRIFT_STEPS }) !== null;
-      return { outcome: replay ? 'replayed' : 'invalid' };
-    }
+    // One pass over the window tells a fresh match from a right code for an already-accepted step (a replay).
+    const { step, matchedAny } = matchTotp({ secret, code, at, window: TOTP_DRIFT_STEPS, lastUsedStep });
+    if (step === null) return { outcome: matchedAny ? 'replayed' : 'invalid' };
     // The database decides: only one request (on any instance) advances last_used_totp_step to this step.
     if (!(await twoFactor.claimTotpStep(attempt.userId, step, at.getTime()))) return { outcome: 'replayed' };
     return { outcome: 'claimed', backupCodesRemaining: record.backupCodeHashes.length };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { encodeBase32 } from '../../lib/base32.ts';
 import { systemRandom, type RandomSource } from '../../lib/random.ts';
-import { generateTotp, generateTotpSecret, hotp, totpStep, verifyTotp } from './totp.ts';
+import { generateTotp, generateTotpSecret, hotp, matchTotp, totpStep, verifyTotp } from './totp.ts';
 
 const RFC_SECRET = Buffer.from('12345678901234567890'); // RFC 4226 Appendix D / RFC 6238 Appendix B (SHA-1)
 
@@ -110,6 +110,14 @@ describe('verifyTotp', () => {
     const code = codeAt(now);
     expect(verifyTotp({ secret: Buffer.from('48656c6c6f21deadbeef48656c6c6f21deadbeef', 'hex'), code, at })).toBe(now);
     expect(verifyTotp({ secret: 'jbsw y3dp ehpk 3pxp jbsw y3dp ehpk 3pxp', code, at })).toBe(now);
+  });
+
+  it('matchTotp tells a replay (a right code for a used step) from a wrong code in one pass', () => {
+    expect(matchTotp({ secret, code: codeAt(now), at, lastUsedStep: now - 1 })).toEqual({ step: now, matchedAny: true });
+    expect(matchTotp({ secret, code: codeAt(now), at, lastUsedStep: now })).toEqual({ step: null, matchedAny: true });
+    expect(matchTotp({ secret, code: codeAt(now - 1), at, lastUsedStep: now + 1 })).toEqual({ step: null, matchedAny: true });
+    expect(matchTotp({ secret, code: codeAt(now - 2), at, lastUsedStep: now })).toEqual({ step: null, matchedAny: false });
+    expect(matchTotp({ secret, code: 'abcdef', at })).toEqual({ step: null, matchedAny: false });
   });
 
   it('rejects a bad window with TypeError', () => {

@@ -1,6 +1,5 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { decodeBase32, encodeBase32 } from '../../lib/base32.ts';
-import { constantTimeEqual } from '../../lib/constant-time-equal.ts';
 import type { RandomSource } from '../../lib/random.ts';
 
 /** HMAC algorithms RFC 6238 §1.2 allows; authenticator apps reliably support only SHA-1. */
@@ -78,27 +77,48 @@ export interface VerifyTotpOptions {
 
 const SIX_DIGITS = /^[0-9]{6}$/;
 
+/** What {@link matchTotp} found in the window. */
+export interface TotpMatch {
+  /** The matched time step newer than lastUsedStep (the one to claim), or null. */
+  step: number | null;
+  /** Whether the code matched any step of the window, fresh or not: a right code for a used step is a replay. */
+  matchedAny: boolean;
+}
+
+/**
+ * Checks a 6-digit TOTP code against steps now-window..now+window, once: the fresh matched step (> lastUsedStep, RFC
+ * 6238 §5.2) and whether the code matched at all, so a replay is told from a wrong code without computing it again.
+ * @example const { step, matchedAny } = matchTotp({ secret, code, at: clock.now(), lastUsedStep: record.lastUsedTotpStep });
+ */
+export function matchTotp({ secret, code, at, window = TOTP_DRIFT_STEPS, lastUsedStep = null }: VerifyTotpOptions): TotpMatch {
+  if (!Number.isInteger(window) || window < 0 || window > 10) throw new TypeError('TOTP window must be an integer in 0..10');
+  if (typeof code !== 'string' || !SIX_DIGITS.test(code)) return { step: null, matchedAny: false };
+  const key = typeof secret === 'string' ? decodeBase32(secret) : secret;
+  const submitted = Buffer.from(code, 'latin1');
+  const now = totpStep(at);
+  let step: number | null = null;
+  let matchedAny = false;
+  // Every candidate step is computed and compared in constant time (no early exit), so timing says nothing
+  // about which step matched (OWASP ASVS 2.8.x). Both sides are exactly TOTP_DIGITS ASCII digits, so
+  // timingSafeEqual compares them directly (no length to hide, no hashing needed).
+  for (let candidate = now - window; candidate <= now + window; candidate++) {
+    if (candidate < 0) continue;
+    const equal = timingSafeEqual(Buffer.from(hotp(key, candidate), 'latin1'), submitted);
+    const fresh = lastUsedStep === null || candidate > lastUsedStep;
+    // If two steps share a code (p ≈ 10^-6), the later one wins: that consumes the most, which only ever errs
+    // towards refusing a replay.
+    if (equal && fresh) step = candidate;
+    if (equal) matchedAny = true;
+  }
+  return { step, matchedAny };
+}
+
 /**
  * Checks a 6-digit TOTP code against steps now-window..now+window and returns the matched time step, or null.
  * A matched step <= lastUsedStep is refused, so each code is accepted at most once (RFC 6238 §5.2); the caller must
  * record the returned step (compare-and-swap) before treating the sign-in as verified.
  * @example const step = verifyTotp({ secret, code, at: clock.now(), lastUsedStep: row.lastUsedTotpStep });
  */
-export function verifyTotp({ secret, code, at, window = TOTP_DRIFT_STEPS, lastUsedStep = null }: VerifyTotpOptions): number | null {
-  if (!Number.isInteger(window) || window < 0 || window > 10) throw new TypeError('TOTP window must be an integer in 0..10');
-  if (typeof code !== 'string' || !SIX_DIGITS.test(code)) return null;
-  const key = typeof secret === 'string' ? decodeBase32(secret) : secret;
-  const now = totpStep(at);
-  let matched: number | null = null;
-  // Every candidate step is computed and compared in constant time (no early exit), so timing says nothing
-  // about which step matched (OWASP ASVS 2.8.x).
-  for (let step = now - window; step <= now + window; step++) {
-    if (step < 0) continue;
-    const equal = constantTimeEqual(hotp(key, step), code);
-    const fresh = lastUsedStep === null || step > lastUsedStep;
-    // If two steps share a code (p ≈ 10^-6), the later one wins: that consumes the most, which only ever errs
-    // towards refusing a replay.
-    if (equal && fresh) matched = step;
-  }
-  return matched;
+export function verifyTotp(options: VerifyTotpOptions): number | null {
+  return matchTotp(options).step;
 }

@@ -1,5 +1,6 @@
 import type { SelectQueryBuilder } from 'kysely';
 import type { AppDb, Database } from '../../db/database.ts';
+import { prepareQuery } from '../../db/prepared-query.ts';
 import { SecretBox } from '../../lib/secret-box.ts';
 import { reservationUpdate } from './account-lockout.ts';
 import { decodeTwoFactorRow, TWO_FACTOR_COLUMNS, type TwoFactorRecord } from './two-factor-record.ts';
@@ -14,12 +15,40 @@ const LEGACY_SECRET = /^[A-Za-z2-7]{16,128}=*$/;
 const RESET_COUNTERS = { failed_attempts: 0, lockout_count: 0, locked_until_ms: null } as const;
 
 /**
+ * The statements of every second-factor check, compiled once per repository (see prepareQuery): building and compiling
+ * them with Kysely on every call cost more CPU than SQLite spent running them (docs/PERFORMANCE.md).
+ */
+function hotStatements(db: AppDb) {
+  return {
+    reserveAttempt: prepareQuery(['user_id', 'now_ms'], (p) =>
+      db.updateTable('two_factor_auth').set(reservationUpdate(p('now_ms'))).where('user_id', '=', p('user_id')).where('enabled', '=', 1).returning(TWO_FACTOR_COLUMNS),
+    ),
+    claimTotpStep: prepareQuery(['user_id', 'step', 'now_ms'], (p) =>
+      db
+        .updateTable('two_factor_auth')
+        .set({ last_used_totp_step: p('step'), ...RESET_COUNTERS, updated_at_ms: p('now_ms') })
+        .where('user_id', '=', p('user_id'))
+        .where((eb) => eb.or([eb('last_used_totp_step', 'is', null), eb('last_used_totp_step', '<', p('step'))])),
+    ),
+    claimBackupCode: prepareQuery(['user_id', 'stored_before', 'remaining', 'now_ms'], (p) =>
+      db
+        .updateTable('two_factor_auth')
+        .set({ backup_codes: p('remaining'), ...RESET_COUNTERS, updated_at_ms: p('now_ms') })
+        .where('user_id', '=', p('user_id'))
+        .where('backup_codes', '=', p('stored_before')),
+    ),
+  };
+}
+
+/**
  * The only home of SQL on the two_factor_auth table: every read decodes through {@link decodeTwoFactorRow}, every
  * write that races is a single compare-and-swap statement. Secrets are encrypted with SecretBox on the way in (OWASP
  * ASVS 6.2.x) and decrypted only on request. Built once per app (or per CLI command), never per call.
  * @example const twoFactor = new TwoFactorRepository(db, secretBox); const record = await twoFactor.findByUserId(user.id);
  */
 export class TwoFactorRepository {
+  #hot: ReturnType<typeof hotStatements> | undefined;
+
   /** `secretBox` may be left out where no secret is ever read or written (operator status and reset). */
   constructor(
     private readonly db: AppDb,
@@ -84,14 +113,9 @@ export class TwoFactorRepository {
    * also returns the row as it left it; undefined when the user has no enabled 2FA. Read the answer with
    * reserveAccountAttempt (second-factor-pipeline.ts), never directly.
    */
-  reserveAttempt(userId: number, nowMs: number) {
-    return this.db
-      .updateTable('two_factor_auth')
-      .set(reservationUpdate(nowMs))
-      .where('user_id', '=', userId)
-      .where('enabled', '=', 1)
-      .returning(TWO_FACTOR_COLUMNS)
-      .executeTakeFirst();
+  async reserveAttempt(userId: number, nowMs: number) {
+    const [row] = (await this.db.executeQuery(this.#statements().reserveAttempt.bind({ user_id: userId, now_ms: nowMs }))).rows;
+    return row;
   }
 
   /**
@@ -116,13 +140,8 @@ export class TwoFactorRepository {
    * Returns false, changing nothing, when this or a later step was already accepted (a replay).
    */
   async claimTotpStep(userId: number, step: number, nowMs: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('two_factor_auth')
-      .set({ last_used_totp_step: step, ...RESET_COUNTERS, updated_at_ms: nowMs })
-      .where('user_id', '=', userId)
-      .where((eb) => eb.or([eb('last_used_totp_step', 'is', null), eb('last_used_totp_step', '<', step)]))
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    const result = await this.db.executeQuery(this.#statements().claimTotpStep.bind({ user_id: userId, step, now_ms: nowMs }));
+    return Number(result.numAffectedRows) === 1;
   }
 
   /**
@@ -131,13 +150,8 @@ export class TwoFactorRepository {
    * statement; false when another request changed the list first.
    */
   async claimBackupCode(userId: number, storedBefore: string, remaining: readonly string[], nowMs: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('two_factor_auth')
-      .set({ backup_codes: JSON.stringify(remaining), ...RESET_COUNTERS, updated_at_ms: nowMs })
-      .where('user_id', '=', userId)
-      .where('backup_codes', '=', storedBefore)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    const query = this.#statements().claimBackupCode.bind({ user_id: userId, stored_before: storedBefore, remaining: JSON.stringify(remaining), now_ms: nowMs });
+    return Number((await this.db.executeQuery(query)).numAffectedRows) === 1;
   }
 
   /** The stored backup_codes text as it is now (after a lost compare-and-swap), or null. */
@@ -202,6 +216,11 @@ export class TwoFactorRepository {
     const next = this.#box().encrypt(this.revealSecret(row));
     const result = await this.db.updateTable('two_factor_auth').set({ secret: next }).where('id', '=', row.id).where('secret', '=', row.storedSecret).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** The hot statements, compiled on first use (a repository built for an operator command may never need them). */
+  #statements(): ReturnType<typeof hotStatements> {
+    return (this.#hot ??= hotStatements(this.db));
   }
 
   #box(): SecretBox {
