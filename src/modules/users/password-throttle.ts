@@ -70,8 +70,8 @@ export async function reservePasswordAttempt(db: AppDb, keyHash: string, nowMs: 
   const base = sql.lit(PASSWORD_THROTTLE_BASE_WAIT_MS);
   // `<<` and CAST(… AS bigint) mean the same on SQLite and PostgreSQL; the shift is bounded before it could overflow.
   const wait = sql`(CASE WHEN ${next} - ${limit} >= ${sql.lit(MAX_DOUBLINGS)} THEN ${sql.lit(PASSWORD_THROTTLE_MAX_WAIT_MS)} ELSE (CAST(${base} AS bigint) << (${next} - ${limit})) END)`;
-  // A new row is the first failure counted (1 < PASSWORD_MAX_CONSECUTIVE_FAILURES, so no wait yet): what the UPDATE
-  // below makes of a row of zeros. A row with a wait in force is left alone (no row comes back) and refused below.
+  // A new row is the first failure counted (1 < PASSWORD_MAX_CONSECUTIVE_FAILURES, so no wait yet): what DO UPDATE
+  // makes of a row of zeros. A row with a wait in force is left alone (no row comes back) and is refused below.
   const reserved = await db
     .insertInto('password_throttle')
     .values({ key_hash: keyHash, failed_count: 1, attempts_since_success: 1, locked_until_ms: null, updated_at_ms: nowMs })
