@@ -1,4 +1,4 @@
-import { hash, verify, type Algorithm, type Options } from '@node-rs/argon2';
+import type { Algorithm, Options } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
 import { kdfConcurrencyLimit } from './concurrency-limit.ts';
 import { verifyWerkzeugHash } from './werkzeug-hash.ts';
@@ -14,6 +14,11 @@ export const ARGON2_OPTIONS: Readonly<Options> = Object.freeze({
   parallelism: 1,
 });
 
+// The native addon maps ~10 MiB (its code and Rust runtime) into every process that loads it; a server that has not
+// checked a password yet, and CLI commands that never do, do not load it.
+let argon2Library: Promise<typeof import('@node-rs/argon2')> | undefined;
+const argon2 = () => (argon2Library ??= import('@node-rs/argon2'));
+
 // What every hash made with ARGON2_OPTIONS starts with (PHC string format, argon2 version 0x13 = 19).
 const CURRENT_PREFIX = `$argon2id$v=19$m=${ARGON2_OPTIONS.memoryCost},t=${ARGON2_OPTIONS.timeCost},p=${ARGON2_OPTIONS.parallelism}$`;
 
@@ -24,6 +29,7 @@ const CURRENT_PREFIX = `$argon2id$v=19$m=${ARGON2_OPTIONS.memoryCost},t=${ARGON2
  */
 export async function hashSecret(plain: string): Promise<string> {
   if (typeof plain !== 'string') throw new TypeError('hashSecret needs a string');
+  const { hash } = await argon2();
   return kdfConcurrencyLimit.run(() => hash(plain, ARGON2_OPTIONS));
 }
 
@@ -35,6 +41,7 @@ export async function hashSecret(plain: string): Promise<string> {
 export async function verifySecret(storedHash: string, plain: string): Promise<boolean> {
   if (typeof storedHash !== 'string' || typeof plain !== 'string') return false;
   if (!storedHash.startsWith('$argon2')) return verifyWerkzeugHash(storedHash, plain);
+  const { verify } = await argon2(); // outside the try: an addon that cannot load is an error, not a wrong password
   try {
     return await kdfConcurrencyLimit.run(() => verify(storedHash, plain));
   } catch {

@@ -4,15 +4,11 @@
 // together with the password). Every challenge is single-use, bound and short-lived (challenges.ts); every signature
 // counter moves forward by compare-and-swap (passkey.repository.ts).
 import { createHash } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { Config } from '../../config.ts';
 import type { AppDb } from '../../db/database.ts';
@@ -20,6 +16,11 @@ import type { Clock } from '../../lib/clock.ts';
 import { recordSecurityEvent, type RequestMeta } from '../audit/security-events.ts';
 import { CHALLENGE_LIFETIME_MS, consumeChallenge, storeChallenge, type ChallengePurpose } from './challenges.ts';
 import { MAX_PASSKEY_NAME_LENGTH, PasskeyRepository, type Passkey } from './passkey.repository.ts';
+
+// @simplewebauthn/server and its CBOR/ASN.1 dependencies add ~25 MiB to the resident memory of every process that
+// imports them, and most servers see no passkey request for long stretches: loaded on the first passkey operation.
+let webAuthnLibrary: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const webAuthn = () => (webAuthnLibrary ??= import('@simplewebauthn/server'));
 
 /** What {@link PasskeyService} needs. */
 export interface PasskeyServiceDeps {
@@ -104,7 +105,7 @@ export class PasskeyService {
   async registrationOptions(user: { id: number; username: string }, binding: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const { config } = this.#deps;
     const existing = await this.repository.listForUser(user.id);
-    const options = await generateRegistrationOptions({
+    const options = await (await webAuthn()).generateRegistrationOptions({
       rpName: config.issuer,
       rpID: config.rpId,
       userName: user.username,
@@ -132,7 +133,7 @@ export class PasskeyService {
     if (!challenge || !claimed || claimed.userId !== user.id) return null;
     let verified;
     try {
-      verified = await verifyRegistrationResponse({
+      verified = await (await webAuthn()).verifyRegistrationResponse({
         response,
         expectedChallenge: challenge,
         expectedOrigin: config.origin,
@@ -166,7 +167,7 @@ export class PasskeyService {
    */
   async authenticationOptions(purpose: 'sign_in' | 'second_factor', binding: string, userId: number | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const allow = userId === null ? [] : await this.repository.listForUser(userId);
-    const options = await generateAuthenticationOptions({
+    const options = await (await webAuthn()).generateAuthenticationOptions({
       rpID: this.#deps.config.rpId,
       timeout: CHALLENGE_LIFETIME_MS,
       userVerification: purpose === 'sign_in' ? 'required' : 'preferred',
@@ -204,7 +205,7 @@ export class PasskeyService {
     }
     let newCounter: number;
     try {
-      const verified = await verifyAuthenticationResponse({
+      const verified = await (await webAuthn()).verifyAuthenticationResponse({
         response,
         expectedChallenge: challenge,
         expectedOrigin: config.origin,

@@ -1,4 +1,5 @@
-import QRCode from 'qrcode';
+// qrcode adds ~7 MiB resident and is needed only while a user sets up 2FA: loaded on first use.
+let qrCodeLibrary: Promise<typeof import('qrcode')> | undefined;
 
 /** Options of {@link renderQrSvg}. */
 export interface RenderQrSvgOptions {
@@ -16,6 +17,9 @@ const escapeAttribute = (value: string): string =>
  */
 export async function renderQrSvg(text: string, options: RenderQrSvgOptions = {}): Promise<string> {
   const label = options.label ?? 'QR code for setting up an authenticator app';
+  const loaded = await (qrCodeLibrary ??= import('qrcode'));
+  // A CommonJS module: Node.js puts its exports on `default` (tsx/vitest may not).
+  const QRCode = (loaded as typeof loaded & { default?: typeof loaded }).default ?? loaded;
   const svg = await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 });
   // role="img" + aria-label give the picture an accessible name (WCAG 2.1 SC 1.1.1).
   return svg.replace(/^<svg\b/, `<svg role="img" aria-label="${escapeAttribute(label)}"`);

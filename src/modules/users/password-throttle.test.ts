@@ -2,6 +2,7 @@
 // and the HMAC key. The HTTP behaviour is proved in test/http/password-throttle.security.test.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StatementCounter } from '../../../test/helpers/statement-counter.ts';
 import { createMigratedDatabase, TEST_DIALECTS, type TestDatabase } from '../../../test/helpers/test-database.ts';
 import type { OpenDatabase } from '../../db/open-database.ts';
 import {
@@ -46,6 +47,21 @@ describe.each(TEST_DIALECTS)('password_throttle rows on %s', (kind) => {
     await resetPasswordThrottle(db, k, T0 + 60_001);
     expect(await row(k)).toMatchObject({ failed_count: 0, attempts_since_success: 0, locked_until_ms: null });
     expect(await reservePasswordAttempt(db, k, T0 + 60_002)).toMatchObject({ ok: true, failureNumber: 1 });
+  });
+
+  it('an attempt that may proceed is one upsert, also for a name never seen; a refused one is two row writes', async () => {
+    // Counted on the real database: the reservation sits on every password sign-in, before the KDF.
+    const counter = new StatementCounter();
+    const db = database.open.db.withPlugin(counter);
+    const k = 'f'.repeat(64);
+    expect(await reservePasswordAttempt(db, k, T0)).toEqual({ ok: true, failureNumber: 1, attemptsSinceSuccess: 1, waitMsIfWrong: 0 });
+    expect(counter.take()).toEqual(['insert password_throttle']);
+    expect(await row(k)).toMatchObject({ failed_count: 1, attempts_since_success: 1, locked_until_ms: null });
+    for (let i = 2; i <= 10; i++) await reservePasswordAttempt(db, k, T0);
+    counter.take();
+    expect(await reservePasswordAttempt(db, k, T0 + 1_000)).toEqual({ ok: false, retryAfterSeconds: 59, attemptsSinceSuccess: 11 });
+    expect(counter.take()).toEqual(['insert password_throttle', 'update password_throttle']);
+    expect(await row(k)).toMatchObject({ failed_count: 10, attempts_since_success: 11 });
   });
 
   it('the wait is capped at 1 hour however many failures', async () => {

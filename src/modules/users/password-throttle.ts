@@ -57,26 +57,35 @@ export type ThrottleReservation =
 /**
  * Reserves one password attempt for a key at nowMs. Unthrottled: counts it (failed_count + 1) and, when that makes the
  * 10th or later consecutive failure, starts the wait in the SAME statement. Throttled: counts it only in
- * attempts_since_success and returns the wait left. Three statements at most, each one atomic row write.
+ * attempts_since_success and returns the wait left. One atomic upsert for an attempt that may proceed (a first attempt
+ * creates the row already counted), a second row write for a refused one.
  */
 export async function reservePasswordAttempt(db: AppDb, keyHash: string, nowMs: number): Promise<ThrottleReservation> {
-  await db.insertInto('password_throttle').values({ key_hash: keyHash, updated_at_ms: nowMs }).onConflict((oc) => oc.column('key_hash').doNothing()).execute();
-  const open = sql<boolean>`(locked_until_ms IS NULL OR locked_until_ms <= ${nowMs})`;
-  const next = sql`(failed_count + 1)`;
+  // Inside ON CONFLICT DO UPDATE every column is qualified: PostgreSQL would find an unqualified name ambiguous with
+  // `excluded`, and on both engines the qualified name is the row already stored.
+  const column = (name: 'failed_count' | 'attempts_since_success' | 'locked_until_ms') => sql.ref(`password_throttle.${name}`);
+  const open = sql<boolean>`(${column('locked_until_ms')} IS NULL OR ${column('locked_until_ms')} <= ${nowMs})`;
+  const next = sql`(${column('failed_count')} + 1)`;
   const limit = sql.lit(PASSWORD_MAX_CONSECUTIVE_FAILURES);
   const base = sql.lit(PASSWORD_THROTTLE_BASE_WAIT_MS);
   // `<<` and CAST(… AS bigint) mean the same on SQLite and PostgreSQL; the shift is bounded before it could overflow.
   const wait = sql`(CASE WHEN ${next} - ${limit} >= ${sql.lit(MAX_DOUBLINGS)} THEN ${sql.lit(PASSWORD_THROTTLE_MAX_WAIT_MS)} ELSE (CAST(${base} AS bigint) << (${next} - ${limit})) END)`;
+  // A new row is the first failure counted (1 < PASSWORD_MAX_CONSECUTIVE_FAILURES, so no wait yet): what DO UPDATE
+  // makes of a row of zeros. A row with a wait in force is left alone (no row comes back) and is refused below.
   const reserved = await db
-    .updateTable('password_throttle')
-    .set({
-      failed_count: sql<number>`${next}`,
-      attempts_since_success: sql<number>`attempts_since_success + 1`,
-      locked_until_ms: sql<number | null>`CASE WHEN ${next} >= ${limit} THEN CAST(${nowMs} AS bigint) + CASE WHEN ${wait} > ${sql.lit(PASSWORD_THROTTLE_MAX_WAIT_MS)} THEN ${sql.lit(PASSWORD_THROTTLE_MAX_WAIT_MS)} ELSE ${wait} END ELSE NULL END`,
-      updated_at_ms: nowMs,
-    })
-    .where('key_hash', '=', keyHash)
-    .where(open)
+    .insertInto('password_throttle')
+    .values({ key_hash: keyHash, failed_count: 1, attempts_since_success: 1, locked_until_ms: null, updated_at_ms: nowMs })
+    .onConflict((oc) =>
+      oc
+        .column('key_hash')
+        .doUpdateSet({
+          failed_count: sql<number>`${next}`,
+          attempts_since_success: sql<number>`${column('attempts_since_success')} + 1`,
+          locked_until_ms: sql<number | null>`CASE WHEN ${next} >= ${limit} THEN CAST(${nowMs} AS bigint) + CASE WHEN ${wait} > ${sql.lit(PASSWORD_THROTTLE_MAX_WAIT_MS)} THEN ${sql.lit(PASSWORD_THROTTLE_MAX_WAIT_MS)} ELSE ${wait} END ELSE NULL END`,
+          updated_at_ms: nowMs,
+        })
+        .where(open),
+    )
     .returning(['failed_count', 'attempts_since_success'])
     .executeTakeFirst();
   if (reserved) {
