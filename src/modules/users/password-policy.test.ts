@@ -1,6 +1,10 @@
 // Threat: accounts taken over by guessing a common or breached password (credential stuffing, spraying).
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkPassword } from './password-policy.ts';
+import { packageRoot } from '../../lib/package-root.ts';
+import { checkPassword, COMMON_PASSWORDS_FILE, PASSWORD_MIN_LENGTH } from './password-policy.ts';
 
 const codeOf = (password: string, username?: string): string =>
   ((result) => (result.ok ? 'ok' : result.code))(checkPassword(password, { username }));
@@ -10,6 +14,17 @@ describe('checkPassword (NIST SP 800-63B §5.1.1.2)', () => {
     for (const password of ['password', '12345678', 'qwertyuiop', 'PASSWORD', 'Password1', 'iloveyou', 'trustno1']) {
       expect(codeOf(password)).toBe('too_common');
     }
+  });
+
+  it('reads exactly the breached passwords of 8+ code points of the pinned library (the text copy cannot drift from it)', () => {
+    const { dictionary } = createRequire(import.meta.url)('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
+    const expected = dictionary['passwords-common'].filter((p) => [...p].length >= PASSWORD_MIN_LENGTH);
+    const lines = readFileSync(join(packageRoot(), COMMON_PASSWORDS_FILE), 'utf8').split('\n');
+    expect(lines.pop()).toBe(''); // one trailing newline
+    expect(lines).toEqual(expected); // else: node scripts/common-passwords.mjs
+    expect(lines.length).toBeGreaterThan(17_000);
+    // Every listed one is refused, not only the handful above (sampled across the ranking).
+    for (let i = 0; i < lines.length; i += 997) expect(codeOf(lines[i]!)).toBe('too_common');
   });
 
   it('rejects a single repeated character', () => {
