@@ -47,6 +47,11 @@ function contextQuery(db: AppDb, sessionId: string) {
 }
 type ContextRow = InferResult<ReturnType<typeof contextQuery>>[number];
 
+/** `{ column: param('column') }` for each column: a row of named parameters for prepareQuery. */
+function placeholders<Name extends string>(param: (name: Name) => never, columns: readonly Name[]): Record<Name, never> {
+  return Object.fromEntries(columns.map((column) => [column, param(column)])) as Record<Name, never>;
+}
+
 /**
  * The statements of the second sign-in step and of every sign-in, compiled once per app (see prepareQuery): building and
  * compiling them with Kysely on every call cost more CPU than SQLite spent running them (docs/PERFORMANCE.md).
@@ -54,36 +59,13 @@ type ContextRow = InferResult<ReturnType<typeof contextQuery>>[number];
 function sessionStatements(db: AppDb) {
   const SESSION_ROW = ['id', 'user_id', 'state', 'csrf_token', 'created_at_ms', 'last_seen_at_ms', 'expires_at_ms', 'two_factor_failures', 'ip', 'user_agent'] as const;
   return {
-    insert: prepareQuery(SESSION_ROW, (p) =>
-      db.insertInto('sessions').values({
-        id: p('id'),
-        user_id: p('user_id'),
-        state: p('state'),
-        csrf_token: p('csrf_token'),
-        created_at_ms: p('created_at_ms'),
-        last_seen_at_ms: p('last_seen_at_ms'),
-        expires_at_ms: p('expires_at_ms'),
-        two_factor_failures: p('two_factor_failures'),
-        ip: p('ip'),
-        user_agent: p('user_agent'),
-      }),
-    ),
+    insert: prepareQuery(SESSION_ROW, (p) => db.insertInto('sessions').values(placeholders(p, SESSION_ROW))),
     // user_id is the WHERE's, not the SET's: SQLite rewrites an index (and re-checks the foreign key) for every column a
     // SET names, even when its value is unchanged, and user_id never changes here.
     rotate: prepareQuery([...SESSION_ROW, 'old_id'], (p) =>
       db
         .updateTable('sessions')
-        .set({
-          id: p('id'),
-          state: p('state'),
-          csrf_token: p('csrf_token'),
-          created_at_ms: p('created_at_ms'),
-          last_seen_at_ms: p('last_seen_at_ms'),
-          expires_at_ms: p('expires_at_ms'),
-          two_factor_failures: p('two_factor_failures'),
-          ip: p('ip'),
-          user_agent: p('user_agent'),
-        })
+        .set(placeholders(p, SESSION_ROW.filter((column) => column !== 'user_id')))
         .where('id', '=', p('old_id'))
         .where('user_id', '=', p('user_id')),
     ),
